@@ -1,0 +1,186 @@
+"""The backward engine: reverse topological order without recursion.
+
+1. Walk the graph from the outputs with an explicit stack, counting for each
+   node how many consumers it has in this graph (HIPS autograd's ``toposort``).
+2. Process a node once all its consumers have sent their gradient (count 0):
+   call its ``backward``, sum each returned gradient back to its input's shape
+   (the one ``sum_to`` call site), and pass it on to the parent node or
+   accumulate it into the leaf's ``.grad``.
+Every node runs exactly once per backward, however many paths reach it, so
+the work is linear in the number of edges and a 10**6-op chain needs no stack.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from gradkit.autograd import anomaly, grad_mode
+from gradkit.autograd.tensor import Tensor
+
+
+def _seed_gradient(t: Tensor, g: Any) -> Tensor:
+    if g is None:
+        if t.data.size != 1:
+            raise RuntimeError(f"grad can be implicitly created only for scalar outputs, but the output has shape "
+                               f"{tuple(t.shape)}: pass gradient= (a tensor of that shape) to backward()")
+        return Tensor._make(np.ones_like(t.data))
+    g = g if isinstance(g, Tensor) else Tensor(g, dtype=t.dtype)
+    if g.shape != t.shape:
+        raise RuntimeError(f"invalid gradient: expected shape {tuple(t.shape)} (the output's) but got "
+                           f"{tuple(g.shape)}")
+    if g.dtype != t.dtype:
+        g = g.to(t.dtype)
+    return g
+
+
+def _run_hooks(t: Tensor, g: Tensor) -> Tensor:
+    for hook in list(t._hooks):
+        new = hook(g)
+        if new is not None:
+            g = new if isinstance(new, Tensor) else Tensor(new)
+    return g
+
+
+def _accumulate(leaf: Tensor, g: Tensor, create_graph: bool) -> None:
+    """``leaf.grad += g``; the first gradient is copied so no two ``.grad`` share memory."""
+    if leaf.grad is None:
+        leaf.grad = g if create_graph else Tensor._make(g.data.copy())
+    elif create_graph or leaf.grad._requires_grad:
+        leaf.grad = leaf.grad + g
+    else:
+        leaf.grad.data += g.data
+
+
+def _match_input(g: Tensor, inp: Tensor, node: Any) -> Tensor:
+    """Sum a broadcast-shaped gradient back to the input's shape and give it the input's dtype."""
+    if g.data.shape != inp.data.shape:
+        g = ops.sum_to(g, inp.data.shape, node)
+    if g.data.dtype != inp.data.dtype:
+        g = ops.cast(g, inp.data.dtype)
+    return g
+
+
+def _order(roots: Sequence[Any]) -> dict:
+    """Count, for each node reachable from ``roots``, its consumers within the graph."""
+    consumers: dict = {}
+    stack = list(roots)
+    seen = set(roots)
+    while stack:
+        node = stack.pop()
+        for p in node.parents:
+            if p is None or isinstance(p, Tensor):
+                continue
+            consumers[p] = consumers.get(p, 0) + 1
+            if p not in seen:
+                seen.add(p)
+                stack.append(p)
+    for r in roots:
+        consumers.setdefault(r, 0)
+    return consumers
+
+
+def run_backward(outputs: Sequence[Tensor], grad_outputs: Sequence[Any] | None, retain_graph: bool,
+                 create_graph: bool, capture: dict | None = None) -> None:
+    """Backpropagate from ``outputs``.
+
+    With ``capture`` (a dict keyed by tensors), gradients of those tensors are
+    stored there instead of being accumulated into leaves' ``.grad`` (``grad()``).
+    """
+    grads: dict = {}
+    root_nodes = []
+    for i, t in enumerate(outputs):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"backward expects Tensors, got {type(t).__name__} at position {i}")
+        if not t._requires_grad:
+            raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn "
+                               "(it was made from tensors without requires_grad=True, or under no_grad)")
+        g = _seed_gradient(t, None if grad_outputs is None else grad_outputs[i])
+        node = t.grad_fn
+        if node is None:  # a leaf is its own output
+            _deliver_leaf(t, g, create_graph, capture)
+            continue
+        if node._released:
+            from gradkit.autograd.function import raise_released
+            raise_released(node)
+        if node not in grads:
+            root_nodes.append(node)
+            grads[node] = g
+        else:
+            grads[node] = grads[node] + g
+
+    consumers = _order(root_nodes)
+    ready = [n for n in root_nodes if consumers[n] == 0]
+    processed = 0
+    prev_mode = grad_mode._enabled
+    grad_mode._enabled = create_graph
+    try:
+        while ready:
+            node = ready.pop()
+            processed += 1
+            g = grads.pop(node, None)
+            out = node._out()
+            if out is not None and out.grad_fn is node and g is not None:
+                if out._hooks:
+                    g = _run_hooks(out, g)
+                if out._retains_grad:
+                    _accumulate(out, g, create_graph)
+                if capture is not None and out in capture:
+                    capture[out] = g if capture[out] is None else capture[out] + g
+            if g is not None:
+                if node._released:
+                    from gradkit.autograd.function import raise_released
+                    raise_released(node)
+                in_grads = type(node).backward(node, g)
+                if not isinstance(in_grads, tuple):
+                    in_grads = (in_grads,)
+                if len(in_grads) != len(node.parents):
+                    raise RuntimeError(f"function {node.name} returned an incorrect number of gradients "
+                                       f"(expected {len(node.parents)}, got {len(in_grads)})")
+            else:  # nothing reached this node: it sends nothing, but its parents must still be counted down
+                in_grads = (None,) * len(node.parents)
+            for i, (p, gi) in enumerate(zip(node.parents, in_grads)):
+                if p is None:
+                    continue
+                if gi is not None:
+                    if not isinstance(gi, Tensor):
+                        gi = Tensor._make(np.asarray(gi))
+                    gi = _match_input(gi, node.inputs[i], node)
+                    if anomaly._enabled:
+                        anomaly.check_backward(node, i, gi.data)
+                if isinstance(p, Tensor):
+                    if gi is not None:
+                        _deliver_leaf(p, gi, create_graph, capture)
+                    continue
+                if gi is not None:
+                    prev = grads.get(p)
+                    grads[p] = gi if prev is None else prev + gi
+                consumers[p] -= 1
+                if consumers[p] == 0:
+                    ready.append(p)
+            if not retain_graph:
+                node._release()
+    finally:
+        grad_mode._enabled = prev_mode
+    if processed != len(consumers):
+        raise RuntimeError(f"the graph contains a cycle: {len(consumers) - processed} nodes never became ready "
+                           "(a node's output was fed back into one of its own inputs)")
+
+
+def _deliver_leaf(leaf: Tensor, g: Tensor, create_graph: bool, capture: dict | None) -> None:
+    if leaf._hooks:
+        g = _run_hooks(leaf, g)
+    if capture is not None:
+        if leaf in capture:
+            capture[leaf] = g if capture[leaf] is None else capture[leaf] + g
+        return
+    _accumulate(leaf, g, create_graph)
+
+
+def backward(tensors: Sequence[Tensor], grad_tensors: Sequence[Any] | None = None, retain_graph: bool = False,
+             create_graph: bool = False) -> None:
+    """Accumulate the gradients of ``tensors`` into the leaves' ``.grad`` (``Tensor.backward`` for several)."""
+    run_backward(tuple(tensors), grad_tensors, retain_graph or create_graph, create_graph)
+
+
+from gradkit.autograd import ops  # noqa: E402  (ops import the engine's Tensor)

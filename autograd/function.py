@@ -1,0 +1,154 @@
+"""Function: the base of every op, built-in or user-written.
+
+A Function subclass pairs ``forward`` (numpy in, numpy out) with ``backward``
+(gradkit ops, so a backward can itself be differentiated). ``apply`` runs
+forward and, when an input requires grad, makes the instance a node of the
+graph: it keeps its inputs, its parents (the nodes or leaves the gradients go
+to), what forward saved, and a weak reference to its output.
+
+Example (a custom op):
+    >>> import gradkit as gk
+    >>> from gradkit.autograd import Function
+    >>> class Cube(Function):
+    ...     '''y = x**3;  dy/dx = 3 x**2.'''
+    ...     @staticmethod
+    ...     def forward(ctx, x):
+    ...         ctx.save_for_backward(x)
+    ...         return x.data ** 3
+    ...     @staticmethod
+    ...     def backward(ctx, grad):
+    ...         x, = ctx.saved_tensors
+    ...         return grad * 3 * x ** 2
+    >>> x = gk.tensor(2.0, requires_grad=True)
+    >>> Cube.apply(x).backward()
+    >>> x.grad.item()
+    12.0
+"""
+from __future__ import annotations
+
+import traceback
+import weakref
+from typing import Any
+
+import numpy as np
+
+from gradkit.autograd import anomaly, grad_mode
+from gradkit.autograd.tensor import Tensor
+
+
+class Function:
+    """Base class of graph nodes; subclass with ``forward`` and ``backward`` staticmethods.
+
+    ``forward(ctx, *args)`` receives the arguments as given to ``apply`` (Tensors
+    stay Tensors) and returns a numpy array. ``backward(ctx, grad)`` receives the
+    gradient of the output as a Tensor and returns one gradient (Tensor or None)
+    per forward argument; a gradient may have the broadcast shape, the engine sums
+    it back to the input's shape.
+    """
+
+    __slots__ = ("inputs", "parents", "needs_input_grad", "_saved", "_saved_versions", "_out",
+                 "_out_version", "_released", "_trace", "__dict__", "__weakref__")
+
+    @staticmethod
+    def forward(ctx: "Function", *args: Any, **kwargs: Any) -> np.ndarray:
+        raise NotImplementedError("Function subclasses must implement forward(ctx, *args)")
+
+    @staticmethod
+    def backward(ctx: "Function", *grad_outputs: Tensor) -> Any:
+        raise NotImplementedError("Function subclasses must implement backward(ctx, grad)")
+
+    @classmethod
+    def apply(cls, *args: Any, **kwargs: Any) -> Tensor:
+        """Run forward; record the node when grad mode is on and an input requires grad."""
+        node = cls.__new__(cls)
+        if grad_mode._enabled:
+            needs = tuple([isinstance(a, Tensor) and a._requires_grad for a in args])
+            requires_grad = True in needs
+        else:
+            needs = (False,) * len(args)
+            requires_grad = False
+        node.needs_input_grad = needs
+        node._saved = None
+        node._released = False
+        node._trace = traceback.extract_stack()[:-2] if anomaly._enabled else None
+        data = cls.forward(node, *args, **kwargs)
+        out = Tensor._make(data, requires_grad)
+        if requires_grad:
+            node.inputs = args
+            node.parents = tuple([
+                (a.grad_fn if a.grad_fn is not None else a) if isinstance(a, Tensor) and a._requires_grad else None
+                for a in args])
+            node._out = weakref.ref(out)
+            node._out_version = 0
+            out.grad_fn = node
+        if node._trace is not None:
+            anomaly.check_forward(node, args, out.data)
+        return out
+
+    # ------------------------------------------------------------------ ctx API
+    def save_for_backward(self, *tensors: Tensor | None) -> None:
+        """Keep tensors for backward; an in-place change to one of them makes backward raise."""
+        self._saved = tensors
+        self._saved_versions = tuple([0 if t is None else t._version for t in tensors])
+
+    @property
+    def saved_tensors(self) -> tuple:
+        """The tensors given to ``save_for_backward``, checked against in-place changes."""
+        if self._released:
+            raise_released(self)
+        if self._saved is None:
+            return ()
+        for i, (t, version) in enumerate(zip(self._saved, self._saved_versions)):
+            if t is not None and t._version != version:
+                raise_modified(self, t, f"saved tensor {i}", version)
+        return self._saved
+
+    @property
+    def output(self) -> Tensor:
+        """This node's output tensor (held weakly, so node and output form no cycle)."""
+        if self._released:
+            raise_released(self)
+        out = self._out()
+        if out is None:
+            raise RuntimeError(f"{type(self).__name__}: its output tensor no longer exists")
+        if out._version != self._out_version:
+            raise_modified(self, out, "its output", self._out_version)
+        return out
+
+    def _rebase_output(self, tensor: Tensor) -> None:
+        """Make ``tensor`` this node's output (in-place ops write their result into an existing tensor)."""
+        self._out = weakref.ref(tensor)
+        self._out_version = tensor._version
+
+    def _release(self) -> None:
+        """Drop what forward saved and the inputs: backward without retain_graph frees the graph's arrays."""
+        self._released = True
+        self._saved = None
+        self.inputs = None
+        for key in list(self.__dict__):  # arrays some ops keep as attributes (masks, indices)
+            if isinstance(self.__dict__[key], np.ndarray):
+                del self.__dict__[key]
+
+    @property
+    def name(self) -> str:
+        """The op's name as drawn and reported (class name)."""
+        return type(self).__name__
+
+    def __repr__(self) -> str:
+        return f"<{self.name} node>"
+
+
+def raise_released(node: Function) -> None:
+    raise RuntimeError(
+        f"Trying to backward through the graph a second time (through {node.name}), or to directly access "
+        "saved tensors after they have already been freed. Saved intermediate values of the graph are freed "
+        "when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to backward "
+        "through the graph a second time or if you need to access saved tensors after calling backward.")
+
+
+def raise_modified(node: Function, t: Tensor, what: str, version: int) -> None:
+    label = f" {t.name!r}" if t.name else ""
+    raise RuntimeError(
+        f"one of the variables needed for gradient computation has been modified by an inplace operation: "
+        f"{what} of {node.name}, a tensor{label} of shape {tuple(t.shape)}, is at version {t._version}; "
+        f"expected version {version} instead. Compute the in-place change on a copy (or before the op).")

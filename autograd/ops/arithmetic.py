@@ -1,0 +1,184 @@
+"""Arithmetic ops: + - * / ** and unary minus, with numpy broadcasting.
+
+Backwards return the broadcast-shaped gradient; the engine sums it back to
+each input's shape (``shape.sum_to``), so no op here reduces by itself.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from gradkit.autograd import dtypes
+from gradkit.autograd.function import Function
+from gradkit.autograd.tensor import Tensor
+
+
+def as_tensor_like(x: Any, ref: Tensor) -> Tensor:
+    """Make a constant Tensor of ``x``; a Python number takes ``ref``'s dtype (NEP 50, as PyTorch).
+
+    So ``float32_tensor * 2.5`` stays float32, while a numpy float64 scalar or
+    array keeps float64 and promotes the result.
+    """
+    if isinstance(x, Tensor):
+        return x
+    tx = type(x)
+    if tx is float or tx is int or tx is bool:
+        kind = ref.data.dtype.kind
+        if kind == "f" or (kind in "iu" and tx is not float) or (kind == "b" and tx is bool):
+            return Tensor._make(np.array(x, dtype=ref.data.dtype))
+        return Tensor._make(np.array(x, dtype=dtypes.get_default_dtype() if tx is float else None))
+    return Tensor(x)
+
+
+def operands(a: Any, b: Any) -> tuple[Tensor, Tensor]:
+    """Both operands of a binary op as Tensors (Python numbers adopt the other's dtype)."""
+    if isinstance(a, Tensor):
+        return a, as_tensor_like(b, a)
+    if isinstance(b, Tensor):
+        return as_tensor_like(a, b), b
+    a = Tensor(a)
+    return a, as_tensor_like(b, a)
+
+
+class Add(Function):
+    """z = x + y;  dz/dx = 1,  dz/dy = 1."""
+
+    @staticmethod
+    def forward(ctx: Function, x: Tensor, y: Tensor) -> np.ndarray:
+        return x.data + y.data
+
+    @staticmethod
+    def backward(ctx: Function, grad: Tensor) -> tuple:
+        return grad, grad
+
+
+class Sub(Function):
+    """z = x - y;  dz/dx = 1,  dz/dy = -1."""
+
+    @staticmethod
+    def forward(ctx: Function, x: Tensor, y: Tensor) -> np.ndarray:
+        return x.data - y.data
+
+    @staticmethod
+    def backward(ctx: Function, grad: Tensor) -> tuple:
+        return grad, (-grad if ctx.needs_input_grad[1] else None)
+
+
+class Mul(Function):
+    """z = x * y;  dz/dx = y,  dz/dy = x."""
+
+    @staticmethod
+    def forward(ctx: Function, x: Tensor, y: Tensor) -> np.ndarray:
+        # save only what the other input's gradient needs: ``b *= 2`` must not save b itself
+        need_x, need_y = ctx.needs_input_grad
+        ctx.save_for_backward(x if need_y else None, y if need_x else None)
+        return x.data * y.data
+
+    @staticmethod
+    def backward(ctx: Function, grad: Tensor) -> tuple:
+        x, y = ctx.saved_tensors
+        return (grad * y if y is not None else None,
+                grad * x if x is not None else None)
+
+
+class Div(Function):
+    """z = x / y;  dz/dx = 1/y,  dz/dy = -x/y**2."""
+
+    @staticmethod
+    def forward(ctx: Function, x: Tensor, y: Tensor) -> np.ndarray:
+        ctx.save_for_backward(x if ctx.needs_input_grad[1] else None, y)
+        return x.data / y.data
+
+    @staticmethod
+    def backward(ctx: Function, grad: Tensor) -> tuple:
+        x, y = ctx.saved_tensors
+        gx = grad / y if ctx.needs_input_grad[0] else None
+        gy = -grad * x / (y * y) if x is not None else None
+        return gx, gy
+
+
+class Neg(Function):
+    """z = -x;  dz/dx = -1."""
+
+    @staticmethod
+    def forward(ctx: Function, x: Tensor) -> np.ndarray:
+        return -x.data
+
+    @staticmethod
+    def backward(ctx: Function, grad: Tensor) -> Tensor:
+        return -grad
+
+
+class Pow(Function):
+    """z = x ** y;  dz/dx = y x**(y-1),  dz/dy = z log(x).
+
+    Conventions (PyTorch's): dz/dx = 0 where y == 0 (also at x = 0); dz/dy = 0
+    where x == 0 and y >= 0; a negative base gives NaN only in dz/dy, which is
+    computed only when the exponent requires grad.
+    """
+
+    @staticmethod
+    def forward(ctx: Function, x: Tensor, y: Tensor) -> np.ndarray:
+        ctx.save_for_backward(x, y)
+        return np.power(x.data, y.data)
+
+    @staticmethod
+    def backward(ctx: Function, grad: Tensor) -> tuple:
+        x, y = ctx.saved_tensors
+        gx = gy = None
+        if ctx.needs_input_grad[0]:
+            gx = grad * y * x ** (y - 1)
+            zero_exp = y.data == 0
+            if zero_exp.any():
+                gx = where(zero_exp, 0.0, gx)
+        if ctx.needs_input_grad[1]:
+            gy = grad * ctx.output * x.log()
+            zero_base = (x.data == 0) & (y.data >= 0)
+            if zero_base.any():
+                gy = where(zero_base, 0.0, gy)
+        return gx, gy
+
+
+def add(a: Any, b: Any) -> Tensor:
+    """Elementwise sum with broadcasting: ``a + b``."""
+    a, b = operands(a, b)
+    return Add.apply(a, b)
+
+
+def sub(a: Any, b: Any) -> Tensor:
+    """Elementwise difference with broadcasting: ``a - b``."""
+    a, b = operands(a, b)
+    return Sub.apply(a, b)
+
+
+def mul(a: Any, b: Any) -> Tensor:
+    """Elementwise product with broadcasting: ``a * b``."""
+    a, b = operands(a, b)
+    return Mul.apply(a, b)
+
+
+def div(a: Any, b: Any) -> Tensor:
+    """Elementwise true division with broadcasting: ``a / b``."""
+    a, b = operands(a, b)
+    return Div.apply(a, b)
+
+
+def neg(a: Tensor) -> Tensor:
+    """``-a``."""
+    return Neg.apply(a)
+
+
+def pow(a: Any, b: Any) -> Tensor:  # noqa: A001  (torch.pow)
+    """Elementwise power with broadcasting: ``a ** b`` (either may be a tensor)."""
+    a, b = operands(a, b)
+    return Pow.apply(a, b)
+
+
+def compare(ufunc: Callable, a: Any, b: Any) -> Tensor:
+    """A comparison (``<``, ``==``, ...) as a bool tensor; comparisons carry no gradient."""
+    a, b = operands(a, b)
+    return Tensor._make(ufunc(a.data, b.data))
+
+
+from gradkit.autograd.ops.elementwise import where  # noqa: E402  (Pow's masks)

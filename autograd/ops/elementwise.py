@@ -1,0 +1,318 @@
+"""Elementwise functions: exp, log, sqrt, sin, cos, tanh, sigmoid, relu, abs, clamp,
+maximum, minimum, where, and the dtype cast.
+
+Subgradient choices (marked where made): relu'(0) = 0, |x|'(0) = 0, clamp passes
+the gradient at the bounds, ties in maximum/minimum split it evenly.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from gradkit.autograd.function import Function
+from gradkit.autograd.tensor import Tensor
+
+
+def const(array: np.ndarray, like: Tensor) -> Tensor:
+    """A constant tensor with ``like``'s dtype (masks and weights inside backward formulas)."""
+    return Tensor._make(array.astype(like.data.dtype, copy=False))
+
+
+class Exp(Function):
+    """y = exp(x);  dy/dx = y."""
+
+    @staticmethod
+    def forward(ctx: Function, x: Tensor) -> np.ndarray:
+        return np.exp(x.data)
+
+    @staticmethod
+    def backward(ctx: Function, grad: Tensor) -> Tensor:
+        return grad * ctx.output
+
+
+class Log(Function):
+    """y = log(x);  dy/dx = 1/x."""
+
+    @staticmethod
+    def forward(ctx: Function, x: Tensor) -> np.ndarray:
+        ctx.save_for_backward(x)
+        return np.log(x.data)
+
+    @staticmethod
+    def backward(ctx: Function, grad: Tensor) -> Tensor:
+        x, = ctx.saved_tensors
+        return grad / x
+
+
+class Sqrt(Function):
+    """y = sqrt(x);  dy/dx = 1/(2y)  (inf at x = 0, as PyTorch)."""
+
+    @staticmethod
+    def forward(ctx: Function, x: Tensor) -> np.ndarray:
+        return np.sqrt(x.data)
+
+    @staticmethod
+    def backward(ctx: Function, grad: Tensor) -> Tensor:
+        return grad / (2 * ctx.output)
+
+
+class Sin(Function):
+    """y = sin(x);  dy/dx = cos(x)."""
+
+    @staticmethod
+    def forward(ctx: Function, x: Tensor) -> np.ndarray:
+        ctx.save_for_backward(x)
+        return np.sin(x.data)
+
+    @staticmethod
+    def backward(ctx: Function, grad: Tensor) -> Tensor:
+        x, = ctx.saved_tensors
+        return grad * x.cos()
+
+
+class Cos(Function):
+    """y = cos(x);  dy/dx = -sin(x)."""
+
+    @staticmethod
+    def forward(ctx: Function, x: Tensor) -> np.ndarray:
+        ctx.save_for_backward(x)
+        return np.cos(x.data)
+
+    @staticmethod
+    def backward(ctx: Function, grad: Tensor) -> Tensor:
+        x, = ctx.saved_tensors
+        return -grad * x.sin()
+
+
+class Tanh(Function):
+    """y = tanh(x);  dy/dx = 1 - y**2."""
+
+    @staticmethod
+    def forward(ctx: Function, x: Tensor) -> np.ndarray:
+        return np.tanh(x.data)
+
+    @staticmethod
+    def backward(ctx: Function, grad: Tensor) -> Tensor:
+        y = ctx.output
+        return grad * (1 - y * y)
+
+
+class Sigmoid(Function):
+    """y = 1/(1 + exp(-x));  dy/dx = y (1 - y)."""
+
+    @staticmethod
+    def forward(ctx: Function, x: Tensor) -> np.ndarray:
+        # exp(-log(1 + exp(-x))) never overflows: sigmoid(-1000) = 0 without a warning
+        return np.exp(-np.logaddexp(0, -x.data))
+
+    @staticmethod
+    def backward(ctx: Function, grad: Tensor) -> Tensor:
+        y = ctx.output
+        return grad * (y * (1 - y))
+
+
+class Relu(Function):
+    """y = max(x, 0);  dy/dx = 1 for x > 0, else 0 (relu'(0) = 0, PyTorch's choice)."""
+
+    @staticmethod
+    def forward(ctx: Function, x: Tensor) -> np.ndarray:
+        ctx.save_for_backward(x)
+        return np.maximum(x.data, 0)
+
+    @staticmethod
+    def backward(ctx: Function, grad: Tensor) -> Tensor:
+        x, = ctx.saved_tensors
+        return grad * const(x.data > 0, grad)
+
+
+class Abs(Function):
+    """y = |x|;  dy/dx = sign(x) (0 at x = 0)."""
+
+    @staticmethod
+    def forward(ctx: Function, x: Tensor) -> np.ndarray:
+        ctx.save_for_backward(x)
+        return np.abs(x.data)
+
+    @staticmethod
+    def backward(ctx: Function, grad: Tensor) -> Tensor:
+        x, = ctx.saved_tensors
+        return grad * const(np.sign(x.data), grad)
+
+
+class Clamp(Function):
+    """y = min(max(x, lo), hi);  dy/dx = 1 where lo <= x <= hi (bounds included, as PyTorch), else 0."""
+
+    @staticmethod
+    def forward(ctx: Function, x: Tensor, lo: float | None, hi: float | None) -> np.ndarray:
+        ctx.save_for_backward(x)
+        ctx.lo, ctx.hi = lo, hi
+        return np.clip(x.data, lo, hi)
+
+    @staticmethod
+    def backward(ctx: Function, grad: Tensor) -> tuple:
+        x, = ctx.saved_tensors
+        inside = np.ones(x.data.shape, dtype=bool)
+        if ctx.lo is not None:
+            inside &= x.data >= ctx.lo
+        if ctx.hi is not None:
+            inside &= x.data <= ctx.hi
+        return grad * const(inside, grad), None, None
+
+
+class Maximum(Function):
+    """z = max(x, y) elementwise;  the larger input gets the gradient, ties split it evenly."""
+
+    @staticmethod
+    def forward(ctx: Function, x: Tensor, y: Tensor) -> np.ndarray:
+        ctx.save_for_backward(x, y)
+        return np.maximum(x.data, y.data)
+
+    @staticmethod
+    def backward(ctx: Function, grad: Tensor) -> tuple:
+        x, y = ctx.saved_tensors
+        share_x = (x.data > y.data) + 0.5 * (x.data == y.data)  # tie: half each
+        return grad * const(share_x, grad), grad * const(1 - share_x, grad)
+
+
+class Minimum(Function):
+    """z = min(x, y) elementwise;  the smaller input gets the gradient, ties split it evenly."""
+
+    @staticmethod
+    def forward(ctx: Function, x: Tensor, y: Tensor) -> np.ndarray:
+        ctx.save_for_backward(x, y)
+        return np.minimum(x.data, y.data)
+
+    @staticmethod
+    def backward(ctx: Function, grad: Tensor) -> tuple:
+        x, y = ctx.saved_tensors
+        share_x = (x.data < y.data) + 0.5 * (x.data == y.data)  # tie: half each
+        return grad * const(share_x, grad), grad * const(1 - share_x, grad)
+
+
+class Where(Function):
+    """z = x where cond else y;  dz/dx = cond,  dz/dy = not cond.
+
+    A NaN or inf in the unselected branch's own backward still reaches the
+    input (0 * inf = nan): mask the input first, e.g. ``sqrt(where(x > 0, x, 1))``.
+    """
+
+    @staticmethod
+    def forward(ctx: Function, cond: np.ndarray, x: Tensor, y: Tensor) -> np.ndarray:
+        ctx.cond = cond
+        return np.where(cond, x.data, y.data)
+
+    @staticmethod
+    def backward(ctx: Function, grad: Tensor) -> tuple:
+        zero = Tensor._make(np.zeros((), dtype=grad.data.dtype))
+        cond = ctx.cond
+        return (None,
+                Where.apply(cond, grad, zero) if ctx.needs_input_grad[1] else None,
+                Where.apply(cond, zero, grad) if ctx.needs_input_grad[2] else None)
+
+
+class Cast(Function):
+    """y = x as another dtype;  dy/dx = 1 (the gradient is cast back)."""
+
+    @staticmethod
+    def forward(ctx: Function, x: Tensor, dtype: np.dtype) -> np.ndarray:
+        ctx.in_dtype = x.data.dtype
+        return x.data.astype(dtype)
+
+    @staticmethod
+    def backward(ctx: Function, grad: Tensor) -> tuple:
+        return Cast.apply(grad, ctx.in_dtype), None
+
+
+def exp(x: Tensor) -> Tensor:
+    """Elementwise e**x."""
+    return Exp.apply(x)
+
+
+def log(x: Tensor) -> Tensor:
+    """Elementwise natural logarithm."""
+    return Log.apply(x)
+
+
+def sqrt(x: Tensor) -> Tensor:
+    """Elementwise square root."""
+    return Sqrt.apply(x)
+
+
+def sin(x: Tensor) -> Tensor:
+    """Elementwise sine."""
+    return Sin.apply(x)
+
+
+def cos(x: Tensor) -> Tensor:
+    """Elementwise cosine."""
+    return Cos.apply(x)
+
+
+def tanh(x: Tensor) -> Tensor:
+    """Elementwise hyperbolic tangent."""
+    return Tanh.apply(x)
+
+
+def sigmoid(x: Tensor) -> Tensor:
+    """Elementwise logistic function 1/(1+exp(-x)), overflow-free."""
+    return Sigmoid.apply(x)
+
+
+def relu(x: Tensor) -> Tensor:
+    """Elementwise max(x, 0)."""
+    return Relu.apply(x)
+
+
+def abs(x: Tensor) -> Tensor:  # noqa: A001  (torch.abs)
+    """Elementwise absolute value."""
+    return Abs.apply(x)
+
+
+def sign(x: Tensor) -> Tensor:
+    """Elementwise sign (-1, 0 or 1); carries no gradient (its derivative is 0 almost everywhere)."""
+    return Tensor._make(np.sign(x.data))
+
+
+def clamp(x: Tensor, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
+    """Elementwise clip into [min, max] (either bound may be None)."""
+    if min is None and max is None:
+        raise ValueError("clamp needs at least one of min and max")
+    return Clamp.apply(x, min, max)
+
+
+def maximum(a: Any, b: Any) -> Tensor:
+    """Elementwise maximum with broadcasting; ties split the gradient evenly."""
+    a, b = operands(a, b)
+    return Maximum.apply(a, b)
+
+
+def minimum(a: Any, b: Any) -> Tensor:
+    """Elementwise minimum with broadcasting; ties split the gradient evenly."""
+    a, b = operands(a, b)
+    return Minimum.apply(a, b)
+
+
+def where(cond: Any, a: Any, b: Any) -> Tensor:
+    """``a`` where ``cond`` is true, else ``b`` (broadcasting); ``cond`` carries no gradient.
+
+    Example:
+        >>> import gradkit as gk
+        >>> x = gk.tensor([-1.0, 4.0])
+        >>> gk.autograd.where(x > 0, x.sqrt(), x).tolist()
+        [-1.0, 2.0]
+    """
+    cond = np.asarray(cond.data if isinstance(cond, Tensor) else cond, dtype=bool)
+    a, b = operands(a, b)
+    return Where.apply(cond, a, b)
+
+
+def cast(x: Tensor, dtype: Any) -> Tensor:
+    """``x`` converted to ``dtype`` (``x`` itself when it already has it); differentiable."""
+    dtype = np.dtype(dtype)
+    if x.data.dtype == dtype:
+        return x
+    return Cast.apply(x, dtype)
+
+
+from gradkit.autograd.ops.arithmetic import operands  # noqa: E402

@@ -1,0 +1,530 @@
+"""Tensor: a numpy array that remembers the op that made it.
+
+A Tensor holds its values in ``.data`` (a numpy array), and, when it requires
+grad and was computed by an op, that op's node in ``.grad_fn``. ``backward()``
+walks those nodes in reverse topological order (``engine.py``) and accumulates
+``.grad`` into the leaves. Every operator and method below delegates to the op
+table in ``gradkit.autograd.ops``, where each op is one ``Function`` subclass.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Iterator, Sequence, Union
+
+import numpy as np
+
+from gradkit.autograd import dtypes, grad_mode
+
+TensorLike = Union["Tensor", np.ndarray, float, int, bool, Sequence]
+
+
+def _to_array(data: Any, dtype: Any = None) -> np.ndarray:
+    """Convert ``data`` to a fresh numpy array following the dtype rules of API.md."""
+    if isinstance(data, Tensor):
+        data = data.data
+    if dtype is not None:
+        return np.array(data, dtype=dtype)
+    if isinstance(data, (np.ndarray, np.generic)):
+        return np.array(data)  # numpy values keep their dtype
+    arr = np.array(data)
+    if arr.dtype.kind == "f":  # Python floats become the default dtype
+        arr = arr.astype(dtypes.get_default_dtype(), copy=False)
+    elif arr.dtype.kind not in "biuf":
+        raise TypeError(f"cannot make a Tensor from {type(data).__name__} (numpy dtype {arr.dtype})")
+    return arr
+
+
+class _RemovableHandle:
+    """Returned by ``register_hook``; ``remove()`` unregisters the hook."""
+
+    __slots__ = ("_hooks", "_fn")
+
+    def __init__(self, hooks: list, fn: Callable) -> None:
+        self._hooks, self._fn = hooks, fn
+
+    def remove(self) -> None:
+        if self._fn in self._hooks:
+            self._hooks.remove(self._fn)
+
+
+class Tensor:
+    """An n-dimensional array with reverse-mode automatic differentiation.
+
+    Args:
+        data: array-like values; Python floats become the default dtype (float32),
+            numpy arrays keep their dtype. The values are copied.
+        requires_grad: record ops on this tensor so ``backward()`` fills ``.grad``.
+            Only floating point tensors can require gradients.
+        dtype: numpy dtype to convert to.
+        name: label used by ``draw_graph`` and in error messages.
+
+    Example:
+        >>> import gradkit as gk
+        >>> x, y, z = gk.tensor(1.0, requires_grad=True), gk.tensor(-3.0, requires_grad=True), gk.tensor(4.0, requires_grad=True)
+        >>> f = (x + y) * z
+        >>> f.backward()
+        >>> x.grad.item(), y.grad.item(), z.grad.item()
+        (4.0, 4.0, -2.0)
+    """
+
+    __slots__ = ("data", "grad", "_requires_grad", "grad_fn", "name", "_version", "_retains_grad",
+                 "_hooks", "__weakref__")
+    __array_ufunc__ = None  # numpy defers to Tensor's reflected operators: ``ndarray * Tensor`` -> Tensor
+
+    def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None, name: str | None = None) -> None:
+        self.data = _to_array(data, dtype)
+        self.grad: Tensor | None = None
+        self.grad_fn = None
+        self.name = name
+        self._version = 0
+        self._retains_grad = False
+        self._hooks: list | None = None
+        self._requires_grad = False
+        if requires_grad:
+            self.requires_grad = True
+
+    @classmethod
+    def _make(cls, data: np.ndarray, requires_grad: bool = False) -> "Tensor":
+        """Wrap an array without copying or checks (the ops' fast path)."""
+        t = cls.__new__(cls)
+        if type(data) is not np.ndarray:  # numpy returns scalars from 0-d arithmetic
+            data = np.asarray(data)
+        t.data = data
+        t.grad = None
+        t._requires_grad = requires_grad
+        t.grad_fn = None
+        t.name = None
+        t._version = 0
+        t._retains_grad = False
+        t._hooks = None
+        return t
+
+    # ------------------------------------------------------------------ attributes
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        if value and self.data.dtype.kind != "f":
+            raise RuntimeError(
+                f"only floating point tensors can require gradients (got dtype {self.data.dtype})")
+        if not value and self.grad_fn is not None:
+            raise RuntimeError("you can only change requires_grad flags of leaf tensors; use detach() instead")
+        self._requires_grad = bool(value)
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        """Set ``requires_grad`` in place and return self."""
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for tensors not made by a recorded op (their ``.grad`` is filled by backward)."""
+        return self.grad_fn is None
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def size(self) -> int:
+        """Number of elements (numpy's ``size``; ``numel()`` is the PyTorch spelling)."""
+        return self.data.size
+
+    def numel(self) -> int:
+        return self.data.size
+
+    def dim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def T(self) -> "Tensor":
+        """All dimensions reversed (the transpose of a matrix)."""
+        return self.permute(*range(self.ndim - 1, -1, -1))
+
+    @property
+    def mT(self) -> "Tensor":
+        """The last two dimensions swapped (batched matrix transpose)."""
+        return self.transpose(-2, -1)
+
+    def numpy(self) -> np.ndarray:
+        """Return a read-only view of the values (write through ``.data`` or in-place ops instead).
+
+        Read-only so that a write cannot silently invalidate values saved for backward.
+        """
+        view = self.data.view()
+        view.flags.writeable = False
+        return view
+
+    def item(self) -> Any:
+        """The value of a one-element tensor as a Python number."""
+        if self.data.size != 1:
+            raise ValueError(f"a Tensor with {self.data.size} elements cannot be converted to a Python scalar")
+        return self.data.item()
+
+    def tolist(self) -> Any:
+        return self.data.tolist()
+
+    def detach(self) -> "Tensor":
+        """A tensor sharing the values, cut from the graph (no grad flows through it)."""
+        return Tensor._make(self.data)
+
+    def to(self, dtype: Any) -> "Tensor":
+        """Differentiable dtype conversion (a copy; self when the dtype already matches)."""
+        return ops.cast(self, dtype)
+
+    astype = to
+
+    def float(self) -> "Tensor":
+        return ops.cast(self, np.float32)
+
+    def double(self) -> "Tensor":
+        return ops.cast(self, np.float64)
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, separator=", ", precision=4, prefix="tensor(")
+        extra = ""
+        if self.data.dtype != dtypes.get_default_dtype() and self.data.dtype.kind == "f" or self.data.dtype.kind != "f":
+            extra += f", dtype={self.data.dtype}"
+        if self.grad_fn is not None:
+            extra += f", grad_fn=<{type(self.grad_fn).__name__}>"
+        elif self._requires_grad:
+            extra += ", requires_grad=True"
+        if self.name:
+            extra += f", name={self.name!r}"
+        return f"tensor({body}{extra})"
+
+    # Identity hashing, so tensors key dicts (optimizer state) although == is elementwise.
+    __hash__ = object.__hash__
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    def __iter__(self) -> Iterator["Tensor"]:
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.data.shape[0]))
+
+    def __bool__(self) -> bool:
+        return bool(self.data)
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self.data.dtype.kind not in "iub" or self.data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.data.item())
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    # ------------------------------------------------------------------ autograd
+    def backward(self, gradient: TensorLike | None = None, retain_graph: bool = False,
+                 create_graph: bool = False) -> None:
+        """Accumulate d(self)/d(leaf) into every leaf's ``.grad``.
+
+        Args:
+            gradient: d(loss)/d(self), required unless self is a scalar (then 1).
+            retain_graph: keep the saved buffers so backward can run again.
+            create_graph: record the backward pass, for higher-order gradients.
+
+        Raises:
+            RuntimeError: self does not require grad, is not a scalar and no gradient
+                was given, or the graph was already freed by an earlier backward.
+        """
+        engine.backward((self,), None if gradient is None else (gradient,), retain_graph, create_graph)
+
+    def register_hook(self, hook: Callable[["Tensor"], "Tensor | None"]) -> _RemovableHandle:
+        """Call ``hook(grad)`` when this tensor's gradient is computed; a returned Tensor replaces it."""
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self._hooks is None:
+            self._hooks = []
+        self._hooks.append(hook)
+        return _RemovableHandle(self._hooks, hook)
+
+    def retain_grad(self) -> None:
+        """Make backward fill ``.grad`` of this non-leaf tensor too."""
+        if not self._requires_grad:
+            raise RuntimeError("can't retain_grad on a tensor that has requires_grad=False")
+        self._retains_grad = True
+
+    # ------------------------------------------------------------------ in place
+    def _check_inplace(self) -> None:
+        if self._requires_grad and self.grad_fn is None and grad_mode._enabled:
+            raise RuntimeError(
+                f"a leaf tensor{f' {self.name!r}' if self.name else ''} that requires grad is being used in an "
+                "in-place operation; wrap the update in `with no_grad():`")
+
+    def _inplace(self, op: Callable[[Any, Any], "Tensor"], other: Any) -> "Tensor":
+        """``self = op(self, other)`` writing into self's array (PyTorch's in-place semantics).
+
+        The version counter goes up, so a node that saved this tensor refuses to
+        backward with the new values; when recorded, self becomes the op's output.
+        """
+        self._check_inplace()
+        out = op(self, other)
+        if out.data.shape != self.data.shape:
+            raise RuntimeError(f"output with shape {self.data.shape} doesn't match the broadcast shape {out.data.shape}")
+        self.data[...] = out.data
+        self._version += 1
+        if out.grad_fn is not None:  # rebase: self now stands for the op's output
+            out.grad_fn._rebase_output(self)
+            self.grad_fn = out.grad_fn
+            self._requires_grad = True
+        return self
+
+    def __iadd__(self, other: Any) -> "Tensor":
+        return self._inplace(ops.add, other)
+
+    def __isub__(self, other: Any) -> "Tensor":
+        return self._inplace(ops.sub, other)
+
+    def __imul__(self, other: Any) -> "Tensor":
+        return self._inplace(ops.mul, other)
+
+    def __itruediv__(self, other: Any) -> "Tensor":
+        return self._inplace(ops.div, other)
+
+    def zero_(self) -> "Tensor":
+        """Fill with zeros in place."""
+        return self.fill_(0)
+
+    def fill_(self, value: float) -> "Tensor":
+        """Fill with ``value`` in place (not recorded)."""
+        self._check_inplace()
+        self.data[...] = value
+        self._version += 1
+        return self
+
+    def copy_(self, src: TensorLike) -> "Tensor":
+        """Copy values from ``src`` in place (not recorded)."""
+        self._check_inplace()
+        self.data[...] = src.data if isinstance(src, Tensor) else src
+        self._version += 1
+        return self
+
+    def __setitem__(self, index: Any, value: TensorLike) -> None:
+        self._check_inplace()
+        if self.grad_fn is not None or (isinstance(value, Tensor) and value._requires_grad and grad_mode._enabled):
+            self._inplace(lambda t, v: ops.index_put(t, index, v), value)
+            return
+        self.data[ops.indexing.to_index(index)] = value.data if isinstance(value, Tensor) else value
+        self._version += 1
+
+    # ------------------------------------------------------------------ operators (op table: ops/__init__.py)
+    def __add__(self, other: Any) -> "Tensor":
+        return ops.add(self, other)
+
+    def __radd__(self, other: Any) -> "Tensor":
+        return ops.add(other, self)
+
+    def __sub__(self, other: Any) -> "Tensor":
+        return ops.sub(self, other)
+
+    def __rsub__(self, other: Any) -> "Tensor":
+        return ops.sub(other, self)
+
+    def __mul__(self, other: Any) -> "Tensor":
+        return ops.mul(self, other)
+
+    def __rmul__(self, other: Any) -> "Tensor":
+        return ops.mul(other, self)
+
+    def __truediv__(self, other: Any) -> "Tensor":
+        return ops.div(self, other)
+
+    def __rtruediv__(self, other: Any) -> "Tensor":
+        return ops.div(other, self)
+
+    def __pow__(self, other: Any) -> "Tensor":
+        return ops.pow(self, other)
+
+    def __rpow__(self, other: Any) -> "Tensor":
+        return ops.pow(other, self)
+
+    def __matmul__(self, other: Any) -> "Tensor":
+        return ops.matmul(self, other)
+
+    def __rmatmul__(self, other: Any) -> "Tensor":
+        return ops.matmul(other, self)
+
+    def __neg__(self) -> "Tensor":
+        return ops.neg(self)
+
+    def __pos__(self) -> "Tensor":
+        return self
+
+    def __abs__(self) -> "Tensor":
+        return ops.abs(self)
+
+    def __getitem__(self, index: Any) -> "Tensor":
+        return ops.getitem(self, index)
+
+    # comparisons carry no gradient
+    def __lt__(self, other: Any) -> "Tensor":
+        return ops.compare(np.less, self, other)
+
+    def __le__(self, other: Any) -> "Tensor":
+        return ops.compare(np.less_equal, self, other)
+
+    def __gt__(self, other: Any) -> "Tensor":
+        return ops.compare(np.greater, self, other)
+
+    def __ge__(self, other: Any) -> "Tensor":
+        return ops.compare(np.greater_equal, self, other)
+
+    def __eq__(self, other: Any) -> "Tensor":  # type: ignore[override]
+        return ops.compare(np.equal, self, other)
+
+    def __ne__(self, other: Any) -> "Tensor":  # type: ignore[override]
+        return ops.compare(np.not_equal, self, other)
+
+    # ------------------------------------------------------------------ methods (op table: ops/__init__.py)
+    def exp(self) -> "Tensor":
+        return ops.exp(self)
+
+    def log(self) -> "Tensor":
+        return ops.log(self)
+
+    def sqrt(self) -> "Tensor":
+        return ops.sqrt(self)
+
+    def sin(self) -> "Tensor":
+        return ops.sin(self)
+
+    def cos(self) -> "Tensor":
+        return ops.cos(self)
+
+    def tanh(self) -> "Tensor":
+        return ops.tanh(self)
+
+    def sigmoid(self) -> "Tensor":
+        return ops.sigmoid(self)
+
+    def relu(self) -> "Tensor":
+        return ops.relu(self)
+
+    def abs(self) -> "Tensor":
+        return ops.abs(self)
+
+    def sign(self) -> "Tensor":
+        return ops.sign(self)
+
+    def clamp(self, min: float | None = None, max: float | None = None) -> "Tensor":
+        return ops.clamp(self, min, max)
+
+    clip = clamp
+
+    def pow(self, exponent: Any) -> "Tensor":
+        return ops.pow(self, exponent)
+
+    def matmul(self, other: Any) -> "Tensor":
+        return ops.matmul(self, other)
+
+    def sum(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> "Tensor":
+        return ops.sum(self, dim, keepdim, axis=axis)
+
+    def mean(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> "Tensor":
+        return ops.mean(self, dim, keepdim, axis=axis)
+
+    def var(self, dim: Any = None, keepdim: bool = False, *, correction: int = 1, unbiased: bool | None = None,
+            axis: Any = None) -> "Tensor":
+        return ops.var(self, dim, keepdim, correction=correction, unbiased=unbiased, axis=axis)
+
+    def std(self, dim: Any = None, keepdim: bool = False, *, correction: int = 1, unbiased: bool | None = None,
+            axis: Any = None) -> "Tensor":
+        return ops.std(self, dim, keepdim, correction=correction, unbiased=unbiased, axis=axis)
+
+    def max(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> "Tensor":
+        return ops.max(self, dim, keepdim, axis=axis)
+
+    def min(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> "Tensor":
+        return ops.min(self, dim, keepdim, axis=axis)
+
+    def argmax(self, dim: int | None = None, keepdim: bool = False, *, axis: int | None = None) -> "Tensor":
+        return ops.argmax(self, dim, keepdim, axis=axis)
+
+    def argmin(self, dim: int | None = None, keepdim: bool = False, *, axis: int | None = None) -> "Tensor":
+        return ops.argmin(self, dim, keepdim, axis=axis)
+
+    def logsumexp(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> "Tensor":
+        return ops.logsumexp(self, dim, keepdim, axis=axis)
+
+    def softmax(self, dim: int = -1) -> "Tensor":
+        return ops.softmax(self, dim)
+
+    def log_softmax(self, dim: int = -1) -> "Tensor":
+        return ops.log_softmax(self, dim)
+
+    def all(self) -> bool:
+        return bool(self.data.all())
+
+    def any(self) -> bool:
+        return bool(self.data.any())
+
+    def reshape(self, *shape: Any) -> "Tensor":
+        return ops.reshape(self, *shape)
+
+    view = reshape
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> "Tensor":
+        return ops.flatten(self, start_dim, end_dim)
+
+    def transpose(self, dim0: int, dim1: int) -> "Tensor":
+        return ops.transpose(self, dim0, dim1)
+
+    def permute(self, *dims: Any) -> "Tensor":
+        return ops.permute(self, *dims)
+
+    def squeeze(self, dim: int | None = None) -> "Tensor":
+        return ops.squeeze(self, dim)
+
+    def unsqueeze(self, dim: int) -> "Tensor":
+        return ops.unsqueeze(self, dim)
+
+    def expand(self, *shape: Any) -> "Tensor":
+        return ops.expand(self, *shape)
+
+
+def tensor(data: Any, requires_grad: bool = False, dtype: Any = None, name: str | None = None) -> Tensor:
+    """Make a Tensor (a copy of ``data``); same arguments as :class:`Tensor`.
+
+    Example:
+        >>> import gradkit as gk
+        >>> gk.tensor([1.0, 2.0]).dtype
+        dtype('float32')
+    """
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype, name=name)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """Wrap ``array`` without copying (changes to one show in the other).
+
+    Example:
+        >>> import numpy as np, gradkit as gk
+        >>> a = np.zeros(2); t = gk.autograd.from_numpy(a); a[0] = 5
+        >>> t.tolist()
+        [5.0, 0.0]
+    """
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy expects a numpy.ndarray, got {type(array).__name__}")
+    return Tensor._make(array)
+
+
+# The op table and the engine import Tensor: bind them after the class (tinygrad's mlops pattern).
+from gradkit.autograd import engine, ops  # noqa: E402
