@@ -8,14 +8,9 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 from numpy.typing import NDArray
 
+from gradkit.autograd.tensor import from_numpy
 from gradkit.data.checks import resolve_rng, to_numpy
 from gradkit.data.dataset import Dataset, Subset, TensorDataset
-
-
-def _from_numpy(arr: NDArray) -> Any:
-    # imported at call time: data depends on autograd, never the other way round
-    from gradkit.autograd import from_numpy
-    return from_numpy(np.ascontiguousarray(arr))
 
 
 def default_collate(samples: Sequence[Any]) -> Any:
@@ -33,7 +28,7 @@ def default_collate(samples: Sequence[Any]) -> Any:
         return tuple(default_collate([s[i] for s in samples]) for i in range(len(first)))
     if isinstance(first, dict):
         return {k: default_collate([s[k] for s in samples]) for k in first}
-    return _from_numpy(np.stack([to_numpy(s) for s in samples]))
+    return from_numpy(np.stack([to_numpy(s) for s in samples]))
 
 
 def _array_source(dataset: Dataset) -> tuple[tuple[NDArray, ...], NDArray | None] | None:
@@ -121,7 +116,8 @@ class DataLoader:
             arrays, index_map = source
             for idx in self._batch_indices():
                 rows = idx if index_map is None else index_map[idx]
-                yield tuple(_from_numpy(a[rows]) for a in arrays)
+                # fancy indexing copies: each batch array is fresh, so wrapping without a copy is safe
+                yield tuple(from_numpy(a[rows]) for a in arrays)
             return
         collate = self.collate_fn if self.collate_fn is not None else default_collate
         for idx in self._batch_indices():
