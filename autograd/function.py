@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from gradkit.autograd import anomaly, grad_mode
+from gradkit.autograd import anomaly, grad_mode, scope
 from gradkit.autograd.tensor import Tensor
 
 
@@ -47,7 +47,7 @@ class Function:
     """
 
     __slots__ = ("inputs", "parents", "needs_input_grad", "_saved", "_saved_versions", "_out",
-                 "_out_version", "_released", "_trace", "__dict__", "__weakref__")
+                 "_out_version", "_released", "_trace", "scope", "__dict__", "__weakref__")
 
     @staticmethod
     def forward(ctx: "Function", *args: Any, **kwargs: Any) -> np.ndarray:
@@ -80,6 +80,7 @@ class Function:
                 for a in args])
             node._out = weakref.ref(out)
             node._out_version = 0
+            node.scope = scope.current  # the module calls this op ran inside (for drawing)
             out.grad_fn = node
         if node._trace is not None:
             anomaly.check_forward(node, args, out.data)
