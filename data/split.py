@@ -19,7 +19,7 @@ from typing import Any, Iterator
 import numpy as np
 from numpy.typing import NDArray
 
-from gradkit.data.checks import check_consistent_length, num_samples, resolve_rng, to_numpy
+from gradkit.data.checks import check_consistent_length, check_finite, num_samples, resolve_rng, to_numpy
 
 
 def type_of_target(y: Any) -> str:
@@ -333,6 +333,7 @@ def _split_indices(n: int, n_train: int, n_test: int, stratify: Any, shuffle: bo
         perm = rng.permutation(n)
         return perm[n_test:n_test + n_train], perm[:n_test]
     y = to_numpy(stratify)
+    check_finite(y, "stratify")
     if y.ndim == 2:  # multi-output labels: stratify on whole rows
         y = np.array([" ".join(row.astype(str)) for row in y])
     classes, y_indices, class_counts = np.unique(y, return_inverse=True, return_counts=True)

@@ -87,6 +87,17 @@ def test_scalers_accept_one_sample_and_match_sklearn():
     np.testing.assert_array_equal(MinMaxScaler().fit_transform(X), sk_pre.MinMaxScaler().fit_transform(X))
 
 
+@pytest.mark.parametrize("scaler", [StandardScaler(), MinMaxScaler()])
+def test_transform_is_batch_and_order_invariant(scaler):
+    X = make_features(4)
+    full = scaler.fit(X).transform(X)
+    np.testing.assert_allclose(np.vstack([scaler.transform(X[:7]), scaler.transform(X[7:])]), full, atol=1e-7)
+    perm = np.random.default_rng(0).permutation(len(X))
+    np.testing.assert_allclose(scaler.transform(X[perm]), full[perm], atol=1e-7)
+    refit = type(scaler)().fit(X[perm])  # statistics do not depend on sample order
+    np.testing.assert_allclose(refit.transform(X), full, atol=1e-7)
+
+
 def test_minmax_rejects_inverted_range():
     with pytest.raises(ValueError, match=r"must be smaller than maximum. Got \(1, 0\)"):
         MinMaxScaler((1, 0))
