@@ -9,6 +9,13 @@ import numpy as np
 from gradkit.optim.optimizer import Optimizer, ParamsT, _check_non_negative
 
 
+def _sign(x: np.ndarray) -> np.ndarray:
+    """``np.sign`` with sign(NaN) = 0, as ``torch.sign``; a new array, also for 0-d input."""
+    s = np.array(np.sign(x))
+    s[np.isnan(s)] = 0
+    return s
+
+
 class Rprop(Optimizer):
     r"""Resilient backpropagation (Riedmiller & Braun, 1993), PyTorch's rule.
 
@@ -22,6 +29,9 @@ class Rprop(Optimizer):
         g ← 0 where g·g₋ < 0          (no move after a sign change, as iRprop⁻)
         θ ← θ − sign(g) · Δ
         g₋ ← g
+
+    sign(NaN) is 0, as ``torch.sign``: a NaN gradient entry leaves its
+    parameter and step size unchanged.
 
     Lecture form: Rprop's (Δ₀, η⁻, η⁺, Δmin, Δmax) is ``Rprop(lr=Δ₀,
     etas=(η⁻, η⁺), step_sizes=(Δmin, Δmax))``. Rprop uses only gradient signs:
@@ -81,7 +91,7 @@ class Rprop(Optimizer):
                     state["step_size"] = np.full_like(p.data, float(group["lr"]))
                 state["step"] += 1
                 prev, step_size = state["prev"], state["step_size"]
-                factor = np.sign(g * prev)
+                factor = _sign(g * prev)
                 factor[factor > 0] = etaplus
                 factor[factor < 0] = etaminus
                 factor[factor == 0] = 1
@@ -89,7 +99,7 @@ class Rprop(Optimizer):
                 np.clip(step_size, step_size_min, step_size_max, out=step_size)
                 g = np.array(g, copy=True)  # never write into p.grad
                 g[factor == etaminus] = 0
-                p.data -= np.sign(g) * step_size
+                p.data -= _sign(g) * step_size
                 prev[...] = g
                 self._mark_updated(p)
         return loss
