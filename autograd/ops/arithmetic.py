@@ -113,7 +113,7 @@ class Neg(Function):
 class Pow(Function):
     """z = x ** y;  dz/dx = y x**(y-1),  dz/dy = z log(x).
 
-    Conventions (PyTorch's): dz/dx = 0 where y == 0 (also at x = 0); dz/dy = 0
+    Conventions (PyTorch's): dz/dx = 0 where y == 0 (also at x = 0, not NaN); dz/dy = 0
     where x == 0 and y >= 0; a negative base gives NaN only in dz/dy, which is
     computed only when the exponent requires grad.
     """
@@ -129,7 +129,7 @@ class Pow(Function):
         gx = gy = None
         if ctx.needs_input_grad[0]:
             gx = grad * y * x ** (y - 1)
-            zero_exp = y.data == 0
+            zero_exp = (y.data == 0) & (x.data == 0)  # 0 * 0**-1 = nan: mask only there (d/dy stays exact)
             if zero_exp.any():
                 gx = where(zero_exp, 0.0, gx)
         if ctx.needs_input_grad[1]:
