@@ -11,3 +11,8 @@ from gradkit.data.datasets import (load_breast_cancer, load_digits, load_iris, m
                                    make_polynomial, make_spirals, make_xor)
 
 # --- validation, hyperparameter search, metrics (owner: data helper B) ---
+from gradkit.data.validation import CVResult, FitFailedWarning, check_cv, cross_validate
+from gradkit.data.search import GridSearch, RandomSearch, parameter_grid, parameter_sample
+from gradkit.data.metrics import (UndefinedMetricWarning, accuracy_score, classification_report, confusion_matrix,
+                                  f1_score, plot_confusion_matrix, precision_recall_fscore_support, precision_score,
+                                  recall_score)
