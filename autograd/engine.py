@@ -112,6 +112,9 @@ def run_backward(outputs: Sequence[Tensor], grad_outputs: Sequence[Any] | None, 
     consumers = _order(root_nodes)
     ready = [n for n in root_nodes if consumers[n] == 0]
     processed = 0
+    # A node's output is held only by its consumers' inputs, and consumers run (and release) first:
+    # keep released inputs alive until the walk ends, so backwards that read ``ctx.output`` find it.
+    released_inputs: list = []
     prev_mode = grad_mode._enabled
     grad_mode._enabled = create_graph
     try:
@@ -159,6 +162,7 @@ def run_backward(outputs: Sequence[Tensor], grad_outputs: Sequence[Any] | None, 
                 if consumers[p] == 0:
                     ready.append(p)
             if not retain_graph:
+                released_inputs.append(node.inputs)
                 node._release()
     finally:
         grad_mode._enabled = prev_mode
