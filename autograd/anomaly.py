@@ -14,7 +14,7 @@ Example:
     ...         x.sqrt().backward()
     ...     except gk.autograd.AnomalyError as e:
     ...         print(str(e).splitlines()[0])
-    Sqrt backward produced inf in the gradient of input 0 (likely cause: sqrt at 0 (infinite slope))
+    Sqrt backward produced inf in the gradient of input 0 (likely cause: sqrt at 0 (infinite slope) or of a negative number)
 """
 from __future__ import annotations
 
@@ -24,6 +24,9 @@ from typing import Any
 import numpy as np
 
 _enabled = False
+# True while the engine runs backward formulas: their ops' non-finite outputs are reported by
+# check_backward as the gradient of the node being differentiated, not as a forward anomaly.
+_in_backward = False
 
 # What usually makes each op non-finite; shown in the error to point at the fix.
 _LIKELY_CAUSE = {
@@ -47,11 +50,16 @@ class detect_anomaly:
         global _enabled
         self._prev = _enabled
         _enabled = True
+        # the checks report non-finite values; numpy's own warnings (errors under -W error or
+        # np.seterr(all="raise")) would pre-empt them and lose the op name and call site
+        self._errstate = np.errstate(divide="ignore", invalid="ignore", over="ignore")
+        self._errstate.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
         global _enabled
         _enabled = self._prev
+        self._errstate.__exit__(*exc)
 
 
 def _call_site(node: Any) -> str:
@@ -67,7 +75,7 @@ def _kind(a: np.ndarray) -> str:
 
 def check_forward(node: Any, args: tuple, out: np.ndarray) -> None:
     """Raise when ``node`` turned finite inputs into a non-finite output."""
-    if out.dtype.kind != "f" or np.isfinite(out).all():
+    if _in_backward or out.dtype.kind != "f" or np.isfinite(out).all():
         return
     for a in args:
         data = getattr(a, "data", None)

@@ -115,8 +115,9 @@ def run_backward(outputs: Sequence[Tensor], grad_outputs: Sequence[Any] | None, 
     # A node's output is held only by its consumers' inputs, and consumers run (and release) first:
     # keep released inputs alive until the walk ends, so backwards that read ``ctx.output`` find it.
     released_inputs: list = []
-    prev_mode = grad_mode._enabled
+    prev_mode, prev_in_backward = grad_mode._enabled, anomaly._in_backward
     grad_mode._enabled = create_graph
+    anomaly._in_backward = True
     try:
         while ready:
             node = ready.pop()
@@ -166,6 +167,7 @@ def run_backward(outputs: Sequence[Tensor], grad_outputs: Sequence[Any] | None, 
                 node._release()
     finally:
         grad_mode._enabled = prev_mode
+        anomaly._in_backward = prev_in_backward
     if processed != len(consumers):
         raise RuntimeError(f"the graph contains a cycle: {len(consumers) - processed} nodes never became ready "
                            "(a node's output was fed back into one of its own inputs)")
