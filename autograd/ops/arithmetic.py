@@ -127,16 +127,18 @@ class Pow(Function):
     def backward(ctx: Function, grad: Tensor) -> tuple:
         x, y = ctx.saved_tensors
         gx = gy = None
-        if ctx.needs_input_grad[0]:
-            gx = grad * y * x ** (y - 1)
-            zero_exp = (y.data == 0) & (x.data == 0)  # 0 * 0**-1 = nan: mask only there (d/dy stays exact)
-            if zero_exp.any():
-                gx = where(zero_exp, 0.0, gx)
-        if ctx.needs_input_grad[1]:
-            gy = grad * ctx.output * x.log()
-            zero_base = (x.data == 0) & (y.data >= 0)
-            if zero_base.any():
-                gy = where(zero_base, 0.0, gy)
+        # 0 ** -1 and log(0) are masked below, log(base < 0) is NaN by design: no numpy warnings
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if ctx.needs_input_grad[0]:
+                gx = grad * y * x ** (y - 1)
+                zero_exp = (y.data == 0) & (x.data == 0)  # 0 * 0**-1 = nan: mask only there (d/dy stays exact)
+                if zero_exp.any():
+                    gx = where(zero_exp, 0.0, gx)
+            if ctx.needs_input_grad[1]:
+                gy = grad * ctx.output * x.log()
+                zero_base = (x.data == 0) & (y.data >= 0)
+                if zero_base.any():
+                    gy = where(zero_base, 0.0, gy)
         return gx, gy
 
 
