@@ -296,11 +296,17 @@ def minimum(a: Any, b: Any) -> Tensor:
 def where(cond: Any, a: Any, b: Any) -> Tensor:
     """``a`` where ``cond`` is true, else ``b`` (broadcasting); ``cond`` carries no gradient.
 
+    Both branches are computed everywhere, and the unselected branch's backward
+    still runs (0 * inf = nan): mask the input of an op with a pole, not only its output.
+
     Example:
         >>> import gradkit as gk
-        >>> x = gk.tensor([-1.0, 4.0])
-        >>> gk.autograd.where(x > 0, x.sqrt(), x).tolist()
-        [-1.0, 2.0]
+        >>> x = gk.tensor([-1.0, 0.0, 4.0], requires_grad=True)
+        >>> safe = gk.autograd.where(x > 0, x, 1.0)  # mask the input first
+        >>> y = gk.autograd.where(x > 0, safe.sqrt(), x)
+        >>> y.sum().backward()
+        >>> y.tolist(), x.grad.tolist()
+        ([-1.0, 0.0, 2.0], [1.0, 1.0, 0.25])
     """
     cond = np.asarray(cond.data if isinstance(cond, Tensor) else cond, dtype=bool)
     a, b = operands(a, b)
