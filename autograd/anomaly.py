@@ -18,6 +18,8 @@ Example:
 """
 from __future__ import annotations
 
+import os
+import sys
 import traceback
 from typing import Any
 
@@ -62,9 +64,15 @@ class detect_anomaly:
         self._errstate.__exit__(*exc)
 
 
+def _gradkit_dirs() -> set[str]:
+    """The folders of gradkit's loaded modules (by location: user folders named nn/ or autograd/ stay in)."""
+    return {os.path.dirname(os.path.abspath(m.__file__)) for name, m in list(sys.modules.items())
+            if (name == "gradkit" or name.startswith("gradkit.")) and getattr(m, "__file__", None)}
+
+
 def _call_site(node: Any) -> str:
-    frames = [f for f in (node._trace or []) if "gradkit" not in f.filename.replace("\\", "/").split("/")[-3:-1]
-              and "/autograd/" not in f.filename and "/nn/" not in f.filename]
+    internal = _gradkit_dirs()
+    frames = [f for f in (node._trace or []) if os.path.dirname(os.path.abspath(f.filename)) not in internal]
     frames = frames or list(node._trace or [])
     return "".join(traceback.format_list(frames[-3:]))
 
