@@ -1,0 +1,657 @@
+"""Loss functions and their Module wrappers (PyTorch's formulas and reductions).
+
+Every loss takes ``reduction="mean" | "sum" | "none"``. The logistic losses are
+written to stay finite for logits of any magnitude:
+
+* ``binary_cross_entropy`` clamps both log terms at -100 (PyTorch), so
+  probabilities of exactly 0 and 1 give finite losses and gradients;
+* ``binary_cross_entropy_with_logits`` is ``(1 - y) x + softplus(-x)``, a
+  log-sum-exp form whose gradient is ``sigmoid(x) - y``;
+* ``cross_entropy`` is ``log_softmax`` + ``nll_loss``; class-index targets
+  without label smoothing take one fused Function whose backward is
+  ``(softmax(x) - onehot) * w / W`` written with gradkit ops (double backward works).
+
+Example:
+    >>> import gradkit as gk
+    >>> logits = gk.tensor([[1e4, -1e4]], requires_grad=True)
+    >>> cross_entropy(logits, gk.tensor([1])).item()
+    20000.0
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from gradkit.autograd.function import Function
+from gradkit.autograd.ops import log_softmax, where
+from gradkit.autograd.ops.elementwise import const
+from gradkit.autograd.tensor import Tensor
+from gradkit.nn.activation import softplus
+from gradkit.nn.module import Module
+
+__all__ = [
+    "mse_loss", "l1_loss", "huber_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
+    "cross_entropy", "nll_loss", "MSELoss", "L1Loss", "HuberLoss", "BCELoss", "BCEWithLogitsLoss",
+    "CrossEntropyLoss", "NLLLoss",
+]
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+# ---------------------------------------------------------------------------- helpers
+def check_reduction(reduction: str) -> str:
+    """Return ``reduction`` if it is one of 'mean', 'sum', 'none'; else raise ValueError listing them."""
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"{reduction!r} is not a valid value for reduction; choose one of 'mean', 'sum', 'none'")
+    return reduction
+
+
+def reduce(loss: Tensor, reduction: str) -> Tensor:
+    """Apply a (validated) reduction to elementwise losses."""
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss
+
+
+def _as_tensor(x: Any, like: Tensor, name: str) -> Tensor:
+    """``x`` as a Tensor; arrays and numbers take ``like``'s float dtype (targets of the regression losses)."""
+    if isinstance(x, Tensor):
+        return x
+    arr = np.asarray(x)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be a Tensor or numeric array, got {type(x).__name__}")
+    return Tensor._make(arr.astype(like.dtype) if arr.dtype.kind in "biuf" and like.dtype.kind == "f" else arr)
+
+
+def _same_shape(input: Tensor, target: Tensor, loss: str) -> None:
+    # PyTorch only warns and broadcasts; an (N, 1) vs (N,) mix-up silently trains on an N x N loss, so refuse.
+    if input.shape != target.shape:
+        raise ValueError(f"{loss}: target shape {tuple(target.shape)} differs from input shape "
+                         f"{tuple(input.shape)}; reshape one of them (e.g. target.reshape({tuple(input.shape)}))")
+
+
+# ---------------------------------------------------------------------------- regression losses
+def mse_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
+    """Mean squared error: ``(x - y)**2``, reduced.
+
+    Args:
+        input: predictions, any shape.
+        target: same shape as input.
+        reduction: 'mean' | 'sum' | 'none'.
+
+    Returns:
+        Scalar Tensor, or the elementwise losses for 'none'.
+
+    Raises:
+        ValueError: shapes differ, or an unknown reduction.
+
+    Example:
+        >>> import gradkit as gk
+        >>> mse_loss(gk.tensor([1.0, 3.0]), gk.tensor([0.0, 0.0])).item()
+        5.0
+    """
+    check_reduction(reduction)
+    target = _as_tensor(target, input, "target")
+    _same_shape(input, target, "mse_loss")
+    d = input - target
+    return reduce(d * d, reduction)
+
+
+def l1_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
+    """Mean absolute error: ``|x - y|``, reduced (gradient 0 where x == y, as PyTorch).
+
+    Args:
+        input: predictions, any shape.
+        target: same shape as input.
+        reduction: 'mean' | 'sum' | 'none'.
+
+    Returns:
+        Scalar Tensor, or the elementwise losses for 'none'.
+
+    Raises:
+        ValueError: shapes differ, or an unknown reduction.
+
+    Example:
+        >>> import gradkit as gk
+        >>> l1_loss(gk.tensor([1.0, -3.0]), gk.tensor([0.0, 0.0])).item()
+        2.0
+    """
+    check_reduction(reduction)
+    target = _as_tensor(target, input, "target")
+    _same_shape(input, target, "l1_loss")
+    return reduce((input - target).abs(), reduction)
+
+
+def huber_loss(input: Tensor, target: Any, reduction: str = "mean", delta: float = 1.0) -> Tensor:
+    """Huber loss: ``0.5 d**2`` where ``|d| < delta``, else ``delta (|d| - 0.5 delta)``, with d = x - y.
+
+    Args:
+        input: predictions, any shape.
+        target: same shape as input.
+        reduction: 'mean' | 'sum' | 'none'.
+        delta: where the quadratic part turns linear (> 0).
+
+    Returns:
+        Scalar Tensor, or the elementwise losses for 'none'.
+
+    Raises:
+        ValueError: shapes differ, delta <= 0, or an unknown reduction.
+
+    Example:
+        >>> import gradkit as gk
+        >>> huber_loss(gk.tensor([0.5, 3.0]), gk.tensor([0.0, 0.0]), reduction="none").tolist()
+        [0.125, 2.5]
+    """
+    check_reduction(reduction)
+    if not delta > 0:
+        raise ValueError(f"huber_loss: delta must be positive, got {delta}")
+    target = _as_tensor(target, input, "target")
+    _same_shape(input, target, "huber_loss")
+    d = input - target
+    a = d.abs()
+    return reduce(where(a.data < delta, 0.5 * d * d, delta * (a - 0.5 * delta)), reduction)
+
+
+# ---------------------------------------------------------------------------- binary losses
+class BinaryCrossEntropy(Function):
+    """l = -(y max(log x, -100) + (1 - y) max(log(1 - x), -100));
+    dl/dx = (x - y) / max(x (1 - x), 1e-12) (PyTorch's clamp),  dl/dy = max(log(1-x), -100) - max(log x, -100).
+
+    The target gradient differentiates the clamped loss, so it stays finite at x = 0 and 1
+    (PyTorch differentiates the unclamped logs there and returns inf).
+    """
+
+    @staticmethod
+    def forward(ctx: Function, x: Tensor, y: Tensor) -> np.ndarray:
+        ctx.save_for_backward(x, y)
+        return -(y.data * _clamped_log(x.data) + (1 - y.data) * _clamped_log(1 - x.data))
+
+    @staticmethod
+    def backward(ctx: Function, grad: Tensor) -> tuple:
+        x, y = ctx.saved_tensors
+        gx = gy = None
+        if ctx.needs_input_grad[0]:
+            gx = grad * (x - y) / (x * (1 - x)).clamp(min=_EPSILON)
+        if ctx.needs_input_grad[1]:
+            gy = grad * (_clamped_log_t(1 - x) - _clamped_log_t(x))
+        return gx, gy
+
+
+_EPSILON = float(np.float32(1e-12))  # PyTorch's BCE backward clamp is a float32 constant
+
+
+def _clamped_log(p: np.ndarray) -> np.ndarray:
+    """max(log p, -100) for p in [0, 1], without a divide-by-zero warning at p = 0."""
+    with np.errstate(divide="ignore"):
+        return np.maximum(np.log(p), -100)
+
+
+def _clamped_log_t(p: Tensor) -> Tensor:
+    """max(log p, -100) with gradkit ops: log only sees safe values, so its backward stays finite."""
+    big = p.data > np.exp(-100.0)
+    return where(big, where(big, p, 1.0).log(), -100.0)
+
+
+def binary_cross_entropy(input: Tensor, target: Any, weight: Any = None, reduction: str = "mean") -> Tensor:
+    """Binary cross-entropy of probabilities: ``-w (y log x + (1 - y) log(1 - x))``, logs clamped at -100.
+
+    Args:
+        input: probabilities in [0, 1], any shape.
+        target: same shape, values in [0, 1].
+        weight: rescaling weight broadcastable to the input's shape, or None.
+        reduction: 'mean' | 'sum' | 'none'.
+
+    Returns:
+        Scalar Tensor, or the elementwise losses for 'none'.
+
+    Raises:
+        ValueError: an input value outside [0, 1] (or NaN), shapes differ, or an unknown reduction.
+
+    Example:
+        >>> import gradkit as gk
+        >>> binary_cross_entropy(gk.tensor([0.0, 1.0]), gk.tensor([1.0, 1.0]), reduction="none").tolist()
+        [100.0, -0.0]
+    """
+    check_reduction(reduction)
+    target = _as_tensor(target, input, "target")
+    _same_shape(input, target, "binary_cross_entropy")
+    outside = ~((input.data >= 0) & (input.data <= 1))  # NaN counts as outside
+    if outside.any():
+        bad = input.data[outside].flat[0]
+        raise ValueError(f"binary_cross_entropy: all elements of input should be between 0 and 1 (got {bad}); "
+                         "pass probabilities (apply sigmoid) or use binary_cross_entropy_with_logits on logits")
+    loss = BinaryCrossEntropy.apply(input, target)
+    if weight is not None:
+        loss = loss * _as_tensor(weight, input, "weight")
+    return reduce(loss, reduction)
+
+
+def binary_cross_entropy_with_logits(input: Tensor, target: Any, weight: Any = None, reduction: str = "mean",
+                                     pos_weight: Any = None) -> Tensor:
+    """Sigmoid + binary cross-entropy in one stable form: ``(1 - y) x + (1 + (p - 1) y) softplus(-x)``.
+
+    ``softplus(-x) = -log sigmoid(x)`` is evaluated as a log-sum-exp, so logits
+    of any magnitude give finite losses; the gradient is ``sigmoid(x) - y``
+    (``(1 + (p - 1) y) sigmoid(x) - p y`` with ``pos_weight`` p).
+
+    Args:
+        input: logits, any shape.
+        target: same shape, values in [0, 1].
+        weight: rescaling weight broadcastable to the input's shape, or None.
+        reduction: 'mean' | 'sum' | 'none'.
+        pos_weight: weight of the positive term, broadcastable along the last dim (one per class), or None.
+
+    Returns:
+        Scalar Tensor, or the elementwise losses for 'none'.
+
+    Raises:
+        ValueError: shapes differ, or an unknown reduction.
+
+    Example:
+        >>> import gradkit as gk
+        >>> binary_cross_entropy_with_logits(gk.tensor([1000.0, -1000.0]), gk.tensor([0.0, 0.0]), reduction="none").tolist()
+        [1000.0, 0.0]
+    """
+    check_reduction(reduction)
+    target = _as_tensor(target, input, "target")
+    _same_shape(input, target, "binary_cross_entropy_with_logits")
+    sp = softplus(-input, threshold=None)  # -log sigmoid(x), exact at any magnitude
+    if pos_weight is None:
+        loss = (1 - target) * input + sp
+    else:
+        pos_weight = _as_tensor(pos_weight, input, "pos_weight")
+        loss = (1 - target) * input + (1 + (pos_weight - 1) * target) * sp
+    if weight is not None:
+        loss = loss * _as_tensor(weight, input, "weight")
+    return reduce(loss, reduction)
+
+
+# ---------------------------------------------------------------------------- classification losses
+def _class_targets(input: Tensor, target: Any, ignore_index: int, loss: str) -> np.ndarray:
+    """Validate class-index targets for an (N, C, ...) input; return them as an int64 array."""
+    t = target.data if isinstance(target, Tensor) else np.asarray(target)
+    expected = (input.shape[0],) + tuple(input.shape[2:]) if input.ndim >= 2 else ()
+    if t.dtype.kind == "f":
+        raise TypeError(f"{loss}: class-index targets must be integers, got dtype {t.dtype} of shape "
+                        f"{tuple(t.shape)}; convert with target.astype('int64') (float targets must have the "
+                        f"input's shape {tuple(input.shape)} and hold class probabilities)")
+    if t.dtype.kind not in "iub":
+        raise TypeError(f"{loss}: targets must be an integer array, got dtype {t.dtype}")
+    if t.shape != expected:
+        raise ValueError(f"{loss}: target shape {tuple(t.shape)} does not match input shape {tuple(input.shape)}: "
+                         f"expected class indices of shape {expected}")
+    t = t.astype(np.int64, copy=False)
+    n_classes = input.shape[1] if input.ndim >= 2 else input.shape[0]
+    bad = ((t < 0) | (t >= n_classes)) & (t != ignore_index)
+    if bad.any():
+        raise IndexError(f"Target {int(t[bad].flat[0])} is out of bounds.")
+    return t
+
+
+def _class_weight(weight: Any, input: Tensor, loss: str) -> Tensor | None:
+    if weight is None:
+        return None
+    w = _as_tensor(weight, input, "weight")
+    n_classes = input.shape[1] if input.ndim >= 2 else input.shape[0]
+    if w.shape != (n_classes,):
+        raise ValueError(f"{loss}: weight must have shape ({n_classes},) (one per class), got {tuple(w.shape)}")
+    return w
+
+
+def _to_rows(input: Tensor) -> Tensor:
+    """(N, C, d1, ...) -> (N d1 ..., C) and (C,) -> (1, C): one row of scores per prediction."""
+    if input.ndim == 1:
+        return input.reshape(1, -1)
+    if input.ndim > 2:
+        order = (0,) + tuple(range(2, input.ndim)) + (1,)
+        return input.permute(*order).reshape(-1, input.shape[1])
+    return input
+
+
+def _nll_rows(logp: Tensor, t: np.ndarray, w: Tensor | None, ignore_index: int) -> tuple[Tensor, np.ndarray]:
+    """Per-row losses -w[t] logp[t] (0 where ignored) and the per-row weights w[t] (0 where ignored)."""
+    keep = t != ignore_index
+    safe = np.where(keep, t, 0)
+    rows = np.arange(t.shape[0])
+    row_w = np.ones(t.shape[0], dtype=logp.dtype) if w is None else w.data[safe]
+    row_w = np.where(keep, row_w, 0).astype(logp.dtype, copy=False)
+    return -logp[rows, safe] * const(row_w, logp), row_w
+
+
+def _finish(per_row: Tensor, total: float, reduction: str, out_shape: tuple) -> Tensor:
+    if reduction == "none":
+        return per_row.reshape(out_shape)
+    s = per_row.sum()
+    if reduction == "sum":
+        return s
+    if total == 0:  # every target ignored: 0/0, NaN as PyTorch (without a numpy warning)
+        return s * float("nan")
+    return s / total
+
+
+def nll_loss(input: Tensor, target: Any, weight: Any = None, ignore_index: int = -100,
+             reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of class indices: ``-w[t] input[t]``; 'mean' divides by the sum of ``w[t]``.
+
+    Args:
+        input: log-probabilities, (N, C), (N, C, d1, ...) or (C,).
+        target: integer class indices, (N,), (N, d1, ...) or ().
+        weight: (C,) per-class weights, or None.
+        ignore_index: targets equal to it contribute nothing (and are not counted by 'mean').
+        reduction: 'mean' | 'sum' | 'none'.
+
+    Returns:
+        Scalar Tensor, or the per-prediction losses (target's shape) for 'none'.
+
+    Raises:
+        IndexError: a target outside [0, C) other than ignore_index ("Target 5 is out of bounds.").
+        TypeError: float targets.
+        ValueError: target shape does not match, bad weight shape, or an unknown reduction.
+
+    Example:
+        >>> import gradkit as gk
+        >>> nll_loss(gk.tensor([[-1.0, -2.0], [-3.0, -4.0]]), gk.tensor([1, 0])).item()
+        2.5
+    """
+    check_reduction(reduction)
+    t = _class_targets(input, target, ignore_index, "nll_loss")
+    w = _class_weight(weight, input, "nll_loss")
+    per_row, row_w = _nll_rows(_to_rows(input), t.reshape(-1), w, ignore_index)
+    return _finish(per_row, float(row_w.sum()), reduction, t.shape)
+
+
+class SoftmaxCrossEntropy(Function):
+    """Fused log_softmax + NLL over rows of (M, C) logits with per-row coefficients c (w[t] / W, 0 if ignored).
+
+    l_i = -c_i log softmax(x_i)[t_i];  dl/dx_i = c_i (softmax(x_i) - onehot(t_i)).
+    """
+
+    @staticmethod
+    def forward(ctx: Function, x: Tensor, t: np.ndarray, coef: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(x)
+        ctx.t, ctx.coef = t, coef
+        shifted = x.data - np.max(x.data, axis=1, keepdims=True)
+        lse = np.log(np.sum(np.exp(shifted), axis=1))
+        return (lse - shifted[np.arange(t.shape[0]), t]) * coef
+
+    @staticmethod
+    def backward(ctx: Function, grad: Tensor) -> tuple:
+        x, = ctx.saved_tensors
+        onehot = np.zeros(x.shape, dtype=x.dtype)
+        onehot[np.arange(ctx.t.shape[0]), ctx.t] = 1
+        g = grad.reshape(-1, 1) * const(ctx.coef[:, None], x)
+        return g * (x.softmax(1) - const(onehot, x)), None, None
+
+
+def cross_entropy(input: Tensor, target: Any, weight: Any = None, ignore_index: int = -100,
+                  reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
+    """Cross-entropy of logits: ``nll_loss(log_softmax(input, 1), target)``, or ``-sum(p log_softmax)``.
+
+    Targets are either class indices (integers of shape (N,) / (N, d1, ...) / ())
+    or class probabilities (floats of the input's shape). With label smoothing
+    ε the target becomes ``(1 - ε) target + ε / C`` (PyTorch's definition,
+    including its normalisation by the weights of the targets for 'mean').
+
+    Args:
+        input: logits, (N, C), (N, C, d1, ...) or (C,).
+        target: class indices or class probabilities (see above).
+        weight: (C,) per-class weights, or None.
+        ignore_index: class-index targets equal to it contribute nothing.
+        reduction: 'mean' | 'sum' | 'none'.
+        label_smoothing: ε in [0, 1].
+
+    Returns:
+        Scalar Tensor, or the per-prediction losses for 'none'.
+
+    Raises:
+        IndexError: a class index outside [0, C) other than ignore_index ("Target 5 is out of bounds.").
+        TypeError: float targets of the class-index shape, or integer targets of the input's shape.
+        ValueError: target shape matches neither form, bad weight, label_smoothing outside [0, 1],
+            or an unknown reduction.
+
+    Example:
+        >>> import gradkit as gk
+        >>> round(cross_entropy(gk.tensor([[2.0, 0.0, 0.0]]), gk.tensor([0])).item(), 4)
+        0.2395
+    """
+    check_reduction(reduction)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must be between 0.0 and 1.0, got {label_smoothing}")
+    t_data = target.data if isinstance(target, Tensor) else np.asarray(target)
+    if t_data.shape == input.shape and input.ndim >= 1 and not (input.ndim == 1 and t_data.ndim == 0):
+        if t_data.dtype.kind != "f":
+            raise TypeError(f"cross_entropy: a target of the input's shape {tuple(input.shape)} holds class "
+                            f"probabilities and must be floating point, got dtype {t_data.dtype}; class indices "
+                            f"have shape {(input.shape[0],) + tuple(input.shape[2:]) if input.ndim >= 2 else ()}")
+        return _cross_entropy_probs(input, _as_tensor(target, input, "target"), weight, reduction, label_smoothing)
+    t = _class_targets(input, target, ignore_index, "cross_entropy")
+    w = _class_weight(weight, input, "cross_entropy")
+    rows = _to_rows(input)
+    flat_t = t.reshape(-1)
+    keep = flat_t != ignore_index
+    safe = np.where(keep, flat_t, 0)
+    if label_smoothing == 0 and (w is None or not w.requires_grad):
+        row_w = np.ones(flat_t.shape[0], dtype=input.dtype) if w is None else w.data[safe]
+        row_w = np.where(keep, row_w, 0).astype(input.dtype, copy=False)
+        total = float(row_w.sum())
+        if reduction == "mean" and total == 0:
+            return _finish(SoftmaxCrossEntropy.apply(rows, safe, row_w), total, reduction, t.shape)
+        coef = row_w / total if reduction == "mean" else row_w
+        loss = SoftmaxCrossEntropy.apply(rows, safe, coef.astype(input.dtype, copy=False))
+        return loss.reshape(t.shape) if reduction == "none" else loss.sum()
+    logp = log_softmax(rows, 1)
+    per_row, row_w = _nll_rows(logp, flat_t, w, ignore_index)
+    nll = _finish(per_row, float(row_w.sum()), reduction, t.shape)
+    if label_smoothing == 0:
+        return nll
+    # PyTorch: smooth = -sum_c w_c logp_c per prediction (0 where ignored), normalised like the NLL part
+    smooth = -(logp if w is None else logp * w.reshape(1, -1)).sum(1) * const(keep.astype(input.dtype), logp)
+    if reduction == "mean":
+        smooth_red = _finish(smooth, float(row_w.sum()), "mean", t.shape)
+    else:
+        smooth_red = _finish(smooth, 0.0, reduction, t.shape)
+    n_classes = rows.shape[1]
+    return (1 - label_smoothing) * nll + smooth_red * (label_smoothing / n_classes)
+
+
+def _cross_entropy_probs(input: Tensor, target: Tensor, weight: Any, reduction: str,
+                         label_smoothing: float) -> Tensor:
+    """Cross-entropy with class-probability targets: -sum_c w_c p_c log_softmax(x)_c per prediction."""
+    rows = _to_rows(input)
+    p = _to_rows(target)
+    n_classes = rows.shape[1]
+    if label_smoothing > 0:
+        p = p * (1 - label_smoothing) + label_smoothing / n_classes
+    w = _class_weight(weight, input, "cross_entropy")
+    terms = log_softmax(rows, 1) * p
+    if w is not None:
+        terms = terms * w.reshape(1, -1)
+    per_row = -terms.sum(1)
+    if reduction == "none":
+        shape = (input.shape[0],) + tuple(input.shape[2:]) if input.ndim >= 2 else ()
+        return per_row.reshape(shape)
+    if reduction == "sum":
+        return per_row.sum()
+    return per_row.mean()  # PyTorch divides by the number of predictions, not by the weights
+
+
+# ---------------------------------------------------------------------------- modules
+class _Loss(Module):
+    """Base of the loss modules: stores and validates ``reduction``."""
+
+    def __init__(self, reduction: str = "mean") -> None:
+        super().__init__()
+        self.reduction = check_reduction(reduction)
+
+    def extra_repr(self) -> str:
+        return f"reduction={self.reduction!r}" if self.reduction != "mean" else ""
+
+
+class MSELoss(_Loss):
+    """Mean squared error :func:`mse_loss`: ``(x - y)**2``, reduced.
+
+    Args:
+        reduction: 'mean' | 'sum' | 'none'.
+
+    Example:
+        >>> import gradkit as gk
+        >>> MSELoss()(gk.tensor([2.0]), gk.tensor([0.0])).item()
+        4.0
+    """
+
+    def forward(self, input: Tensor, target: Any) -> Tensor:
+        return mse_loss(input, target, self.reduction)
+
+
+class L1Loss(_Loss):
+    """Mean absolute error :func:`l1_loss`: ``|x - y|``, reduced.
+
+    Args:
+        reduction: 'mean' | 'sum' | 'none'.
+
+    Example:
+        >>> import gradkit as gk
+        >>> L1Loss(reduction="sum")(gk.tensor([2.0, -1.0]), gk.tensor([0.0, 0.0])).item()
+        3.0
+    """
+
+    def forward(self, input: Tensor, target: Any) -> Tensor:
+        return l1_loss(input, target, self.reduction)
+
+
+class HuberLoss(_Loss):
+    """Huber loss :func:`huber_loss`: quadratic within ``delta``, linear beyond.
+
+    Args:
+        reduction: 'mean' | 'sum' | 'none'.
+        delta: the switch point (> 0).
+
+    Example:
+        >>> HuberLoss(delta=0.5)
+        HuberLoss(delta=0.5)
+    """
+
+    def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
+        super().__init__(reduction)
+        if not delta > 0:
+            raise ValueError(f"HuberLoss: delta must be positive, got {delta}")
+        self.delta = delta
+
+    def forward(self, input: Tensor, target: Any) -> Tensor:
+        return huber_loss(input, target, self.reduction, self.delta)
+
+    def extra_repr(self) -> str:
+        return ", ".join(filter(None, [super().extra_repr(), f"delta={self.delta}"]))
+
+
+class BCELoss(_Loss):
+    """Binary cross-entropy of probabilities :func:`binary_cross_entropy` (log terms clamped at -100).
+
+    Args:
+        weight: rescaling weight broadcastable to the input, or None.
+        reduction: 'mean' | 'sum' | 'none'.
+
+    Example:
+        >>> import gradkit as gk
+        >>> round(BCELoss()(gk.tensor([0.5]), gk.tensor([1.0])).item(), 4)
+        0.6931
+    """
+
+    def __init__(self, weight: Any = None, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.weight = weight
+
+    def forward(self, input: Tensor, target: Any) -> Tensor:
+        return binary_cross_entropy(input, target, self.weight, self.reduction)
+
+
+class BCEWithLogitsLoss(_Loss):
+    """Sigmoid + binary cross-entropy, stable for any logits (:func:`binary_cross_entropy_with_logits`).
+
+    Args:
+        weight: rescaling weight broadcastable to the input, or None.
+        reduction: 'mean' | 'sum' | 'none'.
+        pos_weight: weight of positive examples (one per class, broadcast along the last dim), or None.
+
+    Example:
+        >>> import gradkit as gk
+        >>> BCEWithLogitsLoss()(gk.tensor([1e4]), gk.tensor([1.0])).item()
+        0.0
+    """
+
+    def __init__(self, weight: Any = None, reduction: str = "mean", pos_weight: Any = None) -> None:
+        super().__init__(reduction)
+        self.weight, self.pos_weight = weight, pos_weight
+
+    def forward(self, input: Tensor, target: Any) -> Tensor:
+        return binary_cross_entropy_with_logits(input, target, self.weight, self.reduction, self.pos_weight)
+
+
+class CrossEntropyLoss(_Loss):
+    """Cross-entropy of logits :func:`cross_entropy` (class-index or class-probability targets).
+
+    Args:
+        weight: (C,) per-class weights, or None.
+        ignore_index: class-index target that contributes nothing.
+        reduction: 'mean' | 'sum' | 'none'.
+        label_smoothing: ε in [0, 1].
+
+    Shape:
+        input (N, C) logits, target (N,) integer classes or (N, C) probabilities.
+
+    Example:
+        >>> import gradkit as gk
+        >>> CrossEntropyLoss(label_smoothing=0.1)
+        CrossEntropyLoss(label_smoothing=0.1)
+        >>> round(CrossEntropyLoss()(gk.tensor([[0.0, 0.0]]), gk.tensor([1])).item(), 4)
+        0.6931
+    """
+
+    def __init__(self, weight: Any = None, ignore_index: int = -100, reduction: str = "mean",
+                 label_smoothing: float = 0.0) -> None:
+        super().__init__(reduction)
+        if not 0.0 <= label_smoothing <= 1.0:
+            raise ValueError(f"CrossEntropyLoss: label_smoothing must be between 0.0 and 1.0, got {label_smoothing}")
+        self.weight, self.ignore_index, self.label_smoothing = weight, ignore_index, label_smoothing
+
+    def forward(self, input: Tensor, target: Any) -> Tensor:
+        return cross_entropy(input, target, self.weight, self.ignore_index, self.reduction, self.label_smoothing)
+
+    def extra_repr(self) -> str:
+        parts = [super().extra_repr()]
+        if self.ignore_index != -100:
+            parts.append(f"ignore_index={self.ignore_index}")
+        if self.label_smoothing:
+            parts.append(f"label_smoothing={self.label_smoothing}")
+        return ", ".join(filter(None, parts))
+
+
+class NLLLoss(_Loss):
+    """Negative log-likelihood of class indices :func:`nll_loss` (pair with LogSoftmax).
+
+    Args:
+        weight: (C,) per-class weights, or None.
+        ignore_index: target that contributes nothing.
+        reduction: 'mean' | 'sum' | 'none'.
+
+    Example:
+        >>> import gradkit as gk
+        >>> NLLLoss()(gk.tensor([[-0.5, -1.0]]), gk.tensor([0])).item()
+        0.5
+    """
+
+    def __init__(self, weight: Any = None, ignore_index: int = -100, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.weight, self.ignore_index = weight, ignore_index
+
+    def forward(self, input: Tensor, target: Any) -> Tensor:
+        return nll_loss(input, target, self.weight, self.ignore_index, self.reduction)
+
+    def extra_repr(self) -> str:
+        parts = [super().extra_repr()]
+        if self.ignore_index != -100:
+            parts.append(f"ignore_index={self.ignore_index}")
+        return ", ".join(filter(None, parts))
