@@ -44,8 +44,8 @@ def _run_hooks(t: Tensor, g: Tensor) -> Tensor:
 
 def _accumulate(leaf: Tensor, g: Tensor, create_graph: bool) -> None:
     """``leaf.grad += g``; the first gradient is copied so no two ``.grad`` share memory."""
-    if leaf.grad is None:
-        leaf.grad = g if create_graph else Tensor._make(g.data.copy())
+    if leaf.grad is None:  # with create_graph a differentiable copy: one gradient may reach several leaves
+        leaf.grad = g + 0 if create_graph else Tensor._make(g.data.copy())
     elif create_graph or leaf.grad._requires_grad:
         leaf.grad = leaf.grad + g
     else:
