@@ -360,6 +360,11 @@ class CVResult:
         return f"CVResult({self.key}={self.mean:.4g} ± {self.std:.4g} over {self.n_folds} folds{params})"
 
 
+def _last_line(text: str) -> str:
+    """The ``ExceptionType: message`` line of a formatted traceback."""
+    return text.strip().splitlines()[-1]
+
+
 def evaluate_candidates(train_eval: TrainEval, X: NDArray, y: NDArray | None, candidates: list[dict],
                         splits: list[Split], *, n_jobs: int | None, progress: bool, seed: int | None,
                         error_score: Any, score_key: str | None, desc: str) -> list[CVResult]:
@@ -381,12 +386,13 @@ def evaluate_candidates(train_eval: TrainEval, X: NDArray, y: NDArray | None, ca
             names = list(scores)
     failed = [(i, err) for i, (_, err) in enumerate(outcomes) if err is not None]
     if len(failed) == len(outcomes):
-        raise ValueError(f"All the {len(outcomes)} fits failed. The first failure (params="
-                         f"{candidates[0]}, fold 0) was:\n{failed[0][1]}")
+        raise ValueError(f"All the {len(outcomes)} fits failed. The first failure (params={candidates[0]}, "
+                         f"fold 0) was {_last_line(failed[0][1])}:\n{failed[0][1]}")
     if failed:
         i, err = failed[0]
         warnings.warn(f"{len(failed)} of {len(outcomes)} fits failed and were scored error_score={error_score}. "
-                      f"First failure (params={candidates[i // len(splits)]}, fold {i % len(splits)}):\n{err}",
+                      f"First failure (params={candidates[i // len(splits)]}, fold {i % len(splits)}): "
+                      f"{_last_line(err)}\n{err}",
                       FitFailedWarning, stacklevel=3)
     key = primary_key(names, score_key)
     test_sizes = np.array([len(test) for _, test in splits])
