@@ -311,23 +311,26 @@ def _to_rows(input: Tensor) -> Tensor:
     return input
 
 
-def _nll_rows(logp: Tensor, t: np.ndarray, w: Tensor | None, ignore_index: int) -> tuple[Tensor, np.ndarray]:
-    """Per-row losses -w[t] logp[t] (0 where ignored) and the per-row weights w[t] (0 where ignored)."""
+def _nll_rows(logp: Tensor, t: np.ndarray, w: Tensor | None, ignore_index: int) -> tuple[Tensor, Tensor]:
+    """Per-row losses -w[t] logp[t] and per-row weights w[t], both 0 where the target is ignored.
+
+    The weights are gathered with gradkit indexing, so a weight that requires grad gets one.
+    """
     keep = t != ignore_index
     safe = np.where(keep, t, 0)
-    rows = np.arange(t.shape[0])
-    row_w = np.ones(t.shape[0], dtype=logp.dtype) if w is None else w.data[safe]
-    row_w = np.where(keep, row_w, 0).astype(logp.dtype, copy=False)
-    return -logp[rows, safe] * const(row_w, logp), row_w
+    mask = const(keep, logp)
+    row_w = mask if w is None else w[safe] * mask
+    return -logp[np.arange(t.shape[0]), safe] * row_w, row_w
 
 
-def _finish(per_row: Tensor, total: float, reduction: str, out_shape: tuple) -> Tensor:
+def _finish(per_row: Tensor, total: Tensor, reduction: str, out_shape: tuple) -> Tensor:
+    """Reduce per-row losses; 'mean' divides by ``total`` (the summed weights of the kept targets)."""
     if reduction == "none":
         return per_row.reshape(out_shape)
     s = per_row.sum()
     if reduction == "sum":
         return s
-    if total == 0:  # every target ignored: 0/0, NaN as PyTorch (without a numpy warning)
+    if total.item() == 0:  # every target ignored: 0/0, NaN as PyTorch (without a numpy warning)
         return s * float("nan")
     return s / total
 
@@ -360,7 +363,7 @@ def nll_loss(input: Tensor, target: Any, weight: Any = None, ignore_index: int =
     t = _class_targets(input, target, ignore_index, "nll_loss")
     w = _class_weight(weight, input, "nll_loss")
     per_row, row_w = _nll_rows(_to_rows(input), t.reshape(-1), w, ignore_index)
-    return _finish(per_row, float(row_w.sum()), reduction, t.shape)
+    return _finish(per_row, row_w.sum(), reduction, t.shape)
 
 
 class SoftmaxCrossEntropy(Function):
@@ -438,21 +441,19 @@ def cross_entropy(input: Tensor, target: Any, weight: Any = None, ignore_index: 
         row_w = np.where(keep, row_w, 0).astype(input.dtype, copy=False)
         total = float(row_w.sum())
         if reduction == "mean" and total == 0:
-            return _finish(SoftmaxCrossEntropy.apply(rows, safe, row_w), total, reduction, t.shape)
+            return SoftmaxCrossEntropy.apply(rows, safe, row_w).sum() * float("nan")  # all ignored: 0/0
         coef = row_w / total if reduction == "mean" else row_w
         loss = SoftmaxCrossEntropy.apply(rows, safe, coef.astype(input.dtype, copy=False))
         return loss.reshape(t.shape) if reduction == "none" else loss.sum()
     logp = log_softmax(rows, 1)
     per_row, row_w = _nll_rows(logp, flat_t, w, ignore_index)
-    nll = _finish(per_row, float(row_w.sum()), reduction, t.shape)
+    total = row_w.sum()
+    nll = _finish(per_row, total, reduction, t.shape)
     if label_smoothing == 0:
         return nll
     # PyTorch: smooth = -sum_c w_c logp_c per prediction (0 where ignored), normalised like the NLL part
     smooth = -(logp if w is None else logp * w.reshape(1, -1)).sum(1) * const(keep.astype(input.dtype), logp)
-    if reduction == "mean":
-        smooth_red = _finish(smooth, float(row_w.sum()), "mean", t.shape)
-    else:
-        smooth_red = _finish(smooth, 0.0, reduction, t.shape)
+    smooth_red = _finish(smooth, total, reduction, t.shape)
     n_classes = rows.shape[1]
     return (1 - label_smoothing) * nll + smooth_red * (label_smoothing / n_classes)
 
