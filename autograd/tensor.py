@@ -66,7 +66,7 @@ class Tensor:
         (4.0, 4.0, -2.0)
     """
 
-    __slots__ = ("data", "grad", "_requires_grad", "grad_fn", "name", "_version", "_retains_grad",
+    __slots__ = ("data", "grad", "_requires_grad", "grad_fn", "name", "_vc", "_retains_grad",
                  "_hooks", "__weakref__")
     __array_ufunc__ = None  # numpy defers to Tensor's reflected operators: ``ndarray * Tensor`` -> Tensor
 
@@ -75,7 +75,7 @@ class Tensor:
         self.grad: Tensor | None = None
         self.grad_fn = None
         self.name = name
-        self._version = 0
+        self._vc = [0]
         self._retains_grad = False
         self._hooks: list | None = None
         self._requires_grad = False
@@ -93,12 +93,21 @@ class Tensor:
         t._requires_grad = requires_grad
         t.grad_fn = None
         t.name = None
-        t._version = 0
+        t._vc = [0]
         t._retains_grad = False
         t._hooks = None
         return t
 
     # ------------------------------------------------------------------ attributes
+    @property
+    def _version(self) -> int:
+        """In-place write counter, shared with ``detach()``-ed tensors of the same array (PyTorch's)."""
+        return self._vc[0]
+
+    @_version.setter
+    def _version(self, value: int) -> None:
+        self._vc[0] = value
+
     @property
     def requires_grad(self) -> bool:
         return self._requires_grad
@@ -174,8 +183,14 @@ class Tensor:
         return self.data.tolist()
 
     def detach(self) -> "Tensor":
-        """A tensor sharing the values, cut from the graph (no grad flows through it)."""
-        return Tensor._make(self.data)
+        """A tensor sharing the values (and the in-place version counter), cut from the graph.
+
+        No gradient flows through it; an in-place write to it still makes a node
+        that saved the original refuse to backward, as the values it saved changed.
+        """
+        t = Tensor._make(self.data)
+        t._vc = self._vc
+        return t
 
     def to(self, dtype: Any) -> "Tensor":
         """Differentiable dtype conversion (a copy; self when the dtype already matches)."""
@@ -280,6 +295,13 @@ class Tensor:
         out = op(self, other)
         if out.data.shape != self.data.shape:
             raise RuntimeError(f"output with shape {self.data.shape} doesn't match the broadcast shape {out.data.shape}")
+        node = out.grad_fn
+        if node is not None and node._saved is not None and any(t is self for t in node._saved):
+            # the op itself needs self's old values (``b *= w``: dw = old b): save a snapshot instead
+            old = Tensor._make(self.data.copy(), self._requires_grad)
+            old.grad_fn = self.grad_fn
+            node._saved_versions = tuple(0 if t is self else v for t, v in zip(node._saved, node._saved_versions))
+            node._saved = tuple(old if t is self else t for t in node._saved)
         self.data[...] = out.data
         self._version += 1
         if out.grad_fn is not None:  # rebase: self now stands for the op's output
