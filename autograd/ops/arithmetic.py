@@ -32,13 +32,24 @@ def as_tensor_like(x: Any, ref: Tensor) -> Tensor:
 
 
 def operands(a: Any, b: Any) -> tuple[Tensor, Tensor]:
-    """Both operands of a binary op as Tensors (Python numbers adopt the other's dtype)."""
+    """Both operands of a binary op as Tensors (Python numbers adopt the other's dtype).
+
+    An integer or bool tensor meeting a floating one takes its dtype (PyTorch's rule:
+    int64 * float32 is float32, where numpy would give float64).
+    """
     if isinstance(a, Tensor):
-        return a, as_tensor_like(b, a)
-    if isinstance(b, Tensor):
-        return as_tensor_like(a, b), b
-    a = Tensor(a)
-    return a, as_tensor_like(b, a)
+        b = as_tensor_like(b, a)
+    elif isinstance(b, Tensor):
+        a = as_tensor_like(a, b)
+    else:
+        a = Tensor(a)
+        b = as_tensor_like(b, a)
+    ka, kb = a.data.dtype.kind, b.data.dtype.kind
+    if ka == "f" and kb in "biu":
+        b = Tensor._make(b.data.astype(a.data.dtype))
+    elif kb == "f" and ka in "biu":
+        a = Tensor._make(a.data.astype(b.data.dtype))
+    return a, b
 
 
 class Add(Function):
