@@ -170,9 +170,8 @@ def mean(x: Tensor, dim: Any = None, keepdim: bool = False, *, axis: Any = None)
     """Mean over ``dim``: sum / count.  The mean of an empty tensor is NaN (as numpy and PyTorch)."""
     dims = normalize_dims(dim, x.ndim, axis)
     count = x.data.size if dims is None else int(np.prod([x.shape[d] for d in dims]))
-    if count == 0:
-        return Tensor._make(np.full(kept_out_shape(x.shape, dims) if not keepdim else kept_shape(x.shape, dims),
-                                    np.nan, dtype=x.dtype if x.dtype.kind == "f" else None))
+    if count == 0:  # 0 * nan: NaN without a 0/0 warning, and still a node, so backward gives x's (empty) shape
+        return Sum.apply(x, dims, keepdim) * float("nan")
     return Sum.apply(x, dims, keepdim) / count
 
 
