@@ -49,6 +49,18 @@ def noisy(X_train, y_train, X_val, y_val, a, kind="x"):
     return {"score": a + default_generator().normal() + float(X_val.sum()), "train_score": a - 1.0}
 
 
+def noisy_on_dask(X_train, y_train, X_val, y_val, a):
+    """``noisy``'s score plus whether this fit ran inside a Dask worker."""
+    from dask.distributed import get_worker
+
+    try:
+        get_worker()
+        on_worker = 1.0
+    except ValueError:
+        on_worker = 0.0
+    return {"score": noisy(X_train, y_train, X_val, y_val, a)["score"], "on_dask_worker": on_worker}
+
+
 def ridge_problem(seed: int = 0, n: int = 100, d: int = 40, noise_var: float = 10.0):
     """y = Xw + e with w ~ N(0, I), e ~ N(0, σ²): the Bayes-optimal ridge penalty is λ* = σ²/1 = 10."""
     rng = np.random.default_rng(seed)
@@ -194,9 +206,10 @@ def test_dask_backend_spreads_the_same_search():
     serial = GridSearch(noisy, grid, cv=3, seed=2, progress=False).fit(X, y)
     with distributed.Client(processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None):
         with joblib.parallel_backend("dask"):
-            on_dask = GridSearch(noisy, grid, cv=3, seed=2, n_jobs=-1, progress=False).fit(X, y)
+            on_dask = GridSearch(noisy_on_dask, grid, cv=3, seed=2, n_jobs=-1, progress=False).fit(X, y)
     for a, b in zip(serial.results, on_dask.results):
         np.testing.assert_array_equal(a.scores["score"], b.scores["score"])
+        assert (b.scores["on_dask_worker"] == 1.0).all()  # every fit ran on the cluster
 
 
 # ---------- table, progress, plot ----------
