@@ -158,6 +158,7 @@ class BatchNorm1d(Module):
         affine: learn γ (``weight``, init 1) and β (``bias``, init 0).
         track_running_stats: keep running statistics (False: batch statistics in eval too).
         dtype: dtype of parameters and buffers (default: gradkit's default dtype).
+        bias: (keyword) with ``affine``, learn β too (PyTorch 2.x's option).
 
     Raises:
         ValueError: a batch with one value per channel in training (PyTorch's message, with a
@@ -168,7 +169,7 @@ class BatchNorm1d(Module):
         >>> from gradkit import nn
         >>> bn = nn.BatchNorm1d(3)
         >>> bn
-        BatchNorm1d(3, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)
+        BatchNorm1d(3, eps=1e-05, momentum=0.1, affine=True, bias=True, track_running_stats=True)
         >>> bn(gk.autograd.randn(8, 3)).shape
         (8, 3)
         >>> int(bn.num_batches_tracked.item())
@@ -176,7 +177,7 @@ class BatchNorm1d(Module):
     """
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
-                 track_running_stats: bool = True, dtype: Any = None) -> None:
+                 track_running_stats: bool = True, dtype: Any = None, *, bias: bool = True) -> None:
         super().__init__()
         if isinstance(num_features, bool) or not isinstance(num_features, (int, np.integer)) or num_features < 1:
             raise ValueError(f"BatchNorm1d: num_features must be a positive int, got {num_features!r}")
@@ -186,10 +187,13 @@ class BatchNorm1d(Module):
             raise ValueError(f"BatchNorm1d: eps must be positive, got {eps}")
         dtype = np.dtype(get_default_dtype() if dtype is None else dtype)
         self.num_features, self.eps, self.momentum = int(num_features), eps, momentum
-        self.affine, self.track_running_stats = affine, track_running_stats
+        self.affine, self.track_running_stats, self.has_bias = affine, track_running_stats, affine and bias
         if affine:
             self.weight = Parameter(np.ones(num_features, dtype=dtype))
-            self.bias = Parameter(np.zeros(num_features, dtype=dtype))
+            if bias:
+                self.bias = Parameter(np.zeros(num_features, dtype=dtype))
+            else:
+                self.register_parameter("bias", None)
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
@@ -212,8 +216,9 @@ class BatchNorm1d(Module):
     def reset_parameters(self) -> None:
         """Reset the running statistics and γ = 1, β = 0."""
         self.reset_running_stats()
-        if self.affine:
+        if self.weight is not None:
             init.ones_(self.weight)
+        if self.bias is not None:
             init.zeros_(self.bias)
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
@@ -235,7 +240,7 @@ class BatchNorm1d(Module):
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
-                f"track_running_stats={self.track_running_stats}")
+                f"bias={self.has_bias}, track_running_stats={self.track_running_stats}")
 
     def _scope_label(self) -> str:
         return f"BatchNorm1d({self.num_features})"
@@ -305,7 +310,7 @@ class LayerNorm(Module):
         >>> import gradkit as gk
         >>> from gradkit import nn
         >>> nn.LayerNorm(4)
-        LayerNorm((4,), eps=1e-05, elementwise_affine=True)
+        LayerNorm((4,), eps=1e-05, elementwise_affine=True, bias=True)
         >>> nn.LayerNorm(4)(gk.autograd.randn(2, 4)).shape
         (2, 4)
     """
@@ -316,7 +321,7 @@ class LayerNorm(Module):
         self.normalized_shape = _normalized(normalized_shape)
         if not eps > 0:
             raise ValueError(f"LayerNorm: eps must be positive, got {eps}")
-        self.eps, self.elementwise_affine = eps, elementwise_affine
+        self.eps, self.elementwise_affine, self.has_bias = eps, elementwise_affine, elementwise_affine and bias
         dtype = np.dtype(get_default_dtype() if dtype is None else dtype)
         if elementwise_affine:
             self.weight = Parameter(np.ones(self.normalized_shape, dtype=dtype))
@@ -339,7 +344,8 @@ class LayerNorm(Module):
         return layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
-        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+        return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
+                f"bias={self.has_bias}")
 
     def _scope_label(self) -> str:
         return f"LayerNorm({', '.join(map(str, self.normalized_shape))})"

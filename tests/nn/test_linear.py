@@ -1,0 +1,101 @@
+"""Linear: forward/backward against PyTorch, fused single node, gradcheck, init, shape errors."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import gradkit as gk
+from gradkit import nn
+from gradkit.autograd import gradcheck, gradgradcheck
+from gradkit.nn import functional as F
+
+
+def _t64(rng: np.random.Generator, *shape: int) -> gk.Tensor:
+    return gk.tensor(rng.normal(size=shape), requires_grad=True)
+
+
+@pytest.mark.parametrize("x_shape", [(5, 3), (2, 4, 3), (3,)])
+@pytest.mark.parametrize("bias", [True, False])
+def test_linear_matches_pytorch_forward_and_grads(x_shape, bias):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(1)
+    layer = nn.Linear(3, 2, bias=bias).double()
+    tlayer = torch.nn.Linear(3, 2, bias=bias).double()
+    layer.load_state_dict({k: v.detach().numpy() for k, v in tlayer.state_dict().items()})
+    x_np = rng.normal(size=x_shape)
+    g_np = rng.normal(size=x_shape[:-1] + (2,))
+    x = gk.tensor(x_np, requires_grad=True)
+    tx = torch.tensor(x_np, requires_grad=True)
+    y, ty = layer(x), tlayer(tx)
+    np.testing.assert_allclose(y.data, ty.detach().numpy(), rtol=1e-12, atol=1e-14)
+    y.backward(gk.tensor(g_np))
+    ty.backward(torch.tensor(g_np))
+    np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(layer.weight.grad.data, tlayer.weight.grad.numpy(), rtol=1e-12, atol=1e-14)
+    if bias:
+        np.testing.assert_allclose(layer.bias.grad.data, tlayer.bias.grad.numpy(), rtol=1e-12, atol=1e-14)
+
+
+def test_functional_linear_is_one_node_and_passes_gradcheck():
+    rng = np.random.default_rng(2)
+    x, w, b = _t64(rng, 4, 3), _t64(rng, 2, 3), _t64(rng, 2)
+    y = F.linear(x, w, b)
+    assert y.grad_fn.name == "Linear" and y.grad_fn.parents == (x, w, b)
+    assert gradcheck(F.linear, (x, w, b))
+    assert gradgradcheck(F.linear, (x, w, b))
+    x3 = _t64(rng, 2, 2, 3)
+    assert gradcheck(F.linear, (x3, w, b)) and gradgradcheck(F.linear, (x3, w, b))
+    assert gradcheck(lambda x, w: F.linear(x, w), (x, w))
+
+
+def test_linear_grads_only_where_needed():
+    x = gk.autograd.randn(4, 3)  # no grad
+    layer = nn.Linear(3, 2)
+    layer(x).sum().backward()
+    assert x.grad is None and layer.weight.grad.shape == (2, 3) and layer.bias.grad.shape == (2,)
+    with gk.no_grad():
+        assert layer(x).grad_fn is None
+
+
+def test_linear_shape_mismatch_names_both_shapes_nn01():
+    torch = pytest.importorskip("torch")
+    layer = nn.Linear(3, 4)
+    with pytest.raises(RuntimeError) as ours:
+        layer(gk.autograd.randn(2, 5))
+    with pytest.raises(RuntimeError) as theirs:
+        torch.nn.Linear(3, 4)(torch.randn(2, 5))
+    assert "mat1 and mat2 shapes cannot be multiplied (2x5 and 3x4)" in str(ours.value)
+    assert str(theirs.value) in str(ours.value)
+    with pytest.raises(RuntimeError, match=r"\(6x5 and 3x4\)"):
+        layer(gk.autograd.randn(2, 3, 5))
+    with pytest.raises(RuntimeError, match="bias must have shape"):
+        F.linear(gk.autograd.randn(2, 3), layer.weight, gk.autograd.randn(3))
+
+
+def test_linear_default_init_follows_pytorch_bounds():
+    _ = gk.manual_seed(0)
+    layer = nn.Linear(400, 300)
+    bound = 1 / math.sqrt(400)  # kaiming_uniform_(a=sqrt(5)) gives U(-1/sqrt(in), 1/sqrt(in))
+    w, b = layer.weight.data, layer.bias.data
+    assert w.shape == (300, 400) and w.dtype == np.float32
+    assert np.abs(w).max() <= bound and np.abs(w).max() > 0.99 * bound
+    np.testing.assert_allclose(w.std(), bound / math.sqrt(3), rtol=0.02)
+    assert np.abs(b).max() <= bound and abs(b.mean()) < 0.1 * bound
+    _ = gk.manual_seed(0)
+    np.testing.assert_array_equal(nn.Linear(400, 300).weight.data, w)  # seeded: reproducible
+
+
+def test_reset_parameters_redraws():
+    layer = nn.Linear(5, 5)
+    before = layer.weight.data.copy()
+    layer.reset_parameters()
+    assert not np.array_equal(before, layer.weight.data)
+
+
+def test_linear_rejects_bad_sizes_and_identity_passes_through():
+    with pytest.raises(ValueError, match="in_features must be a non-negative int"):
+        nn.Linear(-1, 2)
+    x = gk.autograd.randn(2, 2)
+    assert nn.Identity(3, foo=1)(x) is x
