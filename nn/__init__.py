@@ -16,3 +16,4 @@ from gradkit.nn.serialization import CheckpointError, load, load_checkpoint, sav
 from gradkit.nn.activation import ELU, LeakyReLU, LogSoftmax, PReLU, ReLU, Sigmoid, Softmax, Softplus, Tanh  # noqa: E402
 from gradkit.nn.loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, MSELoss,  # noqa: E402
                              NLLLoss)
+from gradkit.nn.training import Callback, EarlyStopping, GradientHealth, History, evaluate, fit  # noqa: E402

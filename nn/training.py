@@ -1,0 +1,655 @@
+"""The training loop: ``fit`` -> ``History``, with callbacks (``EarlyStopping``, ``GradientHealth``).
+
+``fit`` runs the textbook loop per batch -- ``zero_grad``, forward, loss,
+``backward``, ``step`` -- with the model in ``train()`` mode, then evaluates the
+validation loader in ``eval()`` mode under ``no_grad``. Losses are recorded as
+Python floats: keeping the loss *tensors* would keep every batch's graph alive
+(the classic memory leak, pytorch/pytorch#64586).
+
+gradkit.nn does not import gradkit.optim: any object with ``zero_grad()`` and
+``step()`` is an optimizer, any object with ``step()`` or ``step(metric)`` a scheduler.
+
+Example:
+    >>> import numpy as np, gradkit as gk
+    >>> from gradkit import nn
+    >>> from gradkit.optim import SGD
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((32, 2)); y = X @ np.array([2.0, -1.0])
+    >>> batches = [(gk.tensor(X[i:i + 8]), gk.tensor(y[i:i + 8, None])) for i in range(0, 32, 8)]
+    >>> model = nn.Linear(2, 1).double()
+    >>> hist = nn.fit(model, nn.MSELoss(), SGD(model.parameters(), lr=0.1), batches, epochs=5, progress=False)
+    >>> hist.train_loss[-1] < hist.train_loss[0]
+    True
+"""
+from __future__ import annotations
+
+import inspect
+import math
+import sys
+import warnings
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+import numpy as np
+
+from gradkit.autograd.grad_mode import no_grad
+from gradkit.autograd.tensor import Tensor, from_numpy
+from gradkit.nn.activation import ReLU
+from gradkit.nn.module import Module
+
+__all__ = ["fit", "evaluate", "History", "Callback", "EarlyStopping", "GradientHealth"]
+
+MetricFn = Callable[[np.ndarray, np.ndarray], float]
+
+
+# ---------------------------------------------------------------------------- optional dependencies
+def _figure(what: str) -> Any:
+    """A new matplotlib Figure (no pyplot state, so no GUI and no figure leak)."""
+    try:
+        from matplotlib.figure import Figure
+    except ImportError as e:
+        raise ImportError(f"{what} needs matplotlib: pip install 'gradkit[plot]'") from e
+    return Figure(figsize=(10, 4), layout="constrained")
+
+
+def _progress_bar(loader: Iterable, epoch: int, epochs: int) -> Any:
+    """A tqdm bar sized for ``loader`` (advanced by hand, so it stays open for the validation results), or None when tqdm is missing (with a warning naming the extra)."""
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        warnings.warn("fit(progress=True) shows a progress bar only with tqdm: pip install 'gradkit[progress]' "
+                      "(or pass progress=False)", UserWarning, stacklevel=3)
+        return None
+    total = len(loader) if hasattr(loader, "__len__") else None  # type: ignore[arg-type]
+    return tqdm(total=total, desc=f"epoch {epoch + 1}/{epochs}", leave=True, file=sys.stderr)
+
+
+# ---------------------------------------------------------------------------- History
+class History:
+    """Per-epoch record of a :func:`fit` run: losses, metrics and learning rate, all Python floats.
+
+    Attributes:
+        epochs: epoch indices (0-based) that were run.
+        train_loss: mean training loss of each epoch (weighted by batch size).
+        val_loss: mean validation loss of each epoch (empty without a val_loader).
+        metrics: name -> per-epoch values; training metrics under their name,
+            validation metrics under ``"val_" + name``.
+        lr: learning rate of the first parameter group at the end of each epoch (if the optimizer has one).
+
+    Example:
+        >>> h = History()
+        >>> h.append(0, {"train_loss": 1.0, "val_loss": 1.5, "acc": 0.5})
+        >>> h["train_loss"], h.metrics["acc"], len(h)
+        ([1.0], [0.5], 1)
+    """
+
+    def __init__(self) -> None:
+        self.epochs: list[int] = []
+        self.train_loss: list[float] = []
+        self.val_loss: list[float] = []
+        self.metrics: dict[str, list[float]] = {}
+        self.lr: list[float] = []
+
+    def append(self, epoch: int, logs: Mapping[str, float]) -> None:
+        """Record one epoch's logs (``train_loss``, optional ``val_loss`` and ``lr``, the rest are metrics)."""
+        self.epochs.append(epoch)
+        for key, value in logs.items():
+            if key == "train_loss":
+                self.train_loss.append(float(value))
+            elif key == "val_loss":
+                self.val_loss.append(float(value))
+            elif key == "lr":
+                self.lr.append(float(value))
+            else:
+                self.metrics.setdefault(key, []).append(float(value))
+
+    @property
+    def history(self) -> dict[str, list[float]]:
+        """Every recorded series by name (Keras' ``History.history``)."""
+        out = {"train_loss": self.train_loss}
+        if self.val_loss:
+            out["val_loss"] = self.val_loss
+        out.update(self.metrics)
+        if self.lr:
+            out["lr"] = self.lr
+        return out
+
+    def __getitem__(self, key: str) -> list[float]:
+        series = self.history
+        if key not in series:
+            raise KeyError(f"History has no series {key!r}; recorded: {sorted(series)}")
+        return series[key]
+
+    def __len__(self) -> int:
+        return len(self.epochs)
+
+    def __repr__(self) -> str:
+        last = ", ".join(f"{k}={v[-1]:.4g}" for k, v in self.history.items() if v and k != "lr")
+        return f"History(epochs={len(self)}{', ' + last if last else ''})"
+
+    def plot(self, path: str | None = None) -> Any:
+        """Plot the losses (left) and metrics (right) per epoch; optionally save to ``path``.
+
+        Args:
+            path: file to write (format from the extension, e.g. ``"history.png"``), or None.
+
+        Returns:
+            The matplotlib ``Figure`` (displays inline in Jupyter).
+
+        Raises:
+            ImportError: matplotlib is not installed (extra ``plot``).
+        """
+        fig = _figure("History.plot")
+        axes = fig.subplots(1, 2 if self.metrics else 1, squeeze=False)[0]
+        epochs = [e + 1 for e in self.epochs]
+        ax = axes[0]
+        ax.plot(epochs, self.train_loss, marker="o", label="train loss")
+        if self.val_loss:
+            ax.plot(epochs[:len(self.val_loss)], self.val_loss, marker="o", label="val loss")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("loss")
+        ax.legend()
+        if self.metrics:
+            for name, values in self.metrics.items():
+                axes[1].plot(epochs[:len(values)], values, marker="o", label=name)
+            axes[1].set_xlabel("epoch")
+            axes[1].set_ylabel("metric")
+            axes[1].legend()
+        if path is not None:
+            fig.savefig(path)
+        return fig
+
+
+# ---------------------------------------------------------------------------- callbacks
+class Callback:
+    """Base class of :func:`fit` callbacks: override the hooks you need.
+
+    ``fit`` sets ``model``, ``optimizer`` and ``history`` before ``on_train_begin``.
+    Setting ``self.stop_training = True`` ends training after the current epoch.
+    ``logs`` of ``on_batch_end`` hold ``loss`` and ``batch_size``; those of
+    ``on_epoch_end`` hold ``train_loss``, ``val_loss`` (with a val_loader), the
+    metrics and ``lr``.
+
+    Example:
+        >>> class StopAtLoss(Callback):
+        ...     def on_epoch_end(self, epoch, logs):
+        ...         self.stop_training = logs["train_loss"] < 0.1
+    """
+
+    model: Module
+    optimizer: Any
+    history: History
+
+    def __init__(self) -> None:
+        self.stop_training = False
+
+    def set_context(self, model: Module, optimizer: Any, history: History) -> None:
+        """Called by ``fit`` before training starts."""
+        self.model, self.optimizer, self.history = model, optimizer, history
+        self.stop_training = False
+
+    def on_train_begin(self, logs: dict) -> None:
+        """Before the first epoch."""
+
+    def on_epoch_begin(self, epoch: int, logs: dict) -> None:
+        """Before each epoch's first batch (model in train mode)."""
+
+    def on_batch_begin(self, batch: int, logs: dict) -> None:
+        """Before each batch's forward pass."""
+
+    def on_batch_end(self, batch: int, logs: dict) -> None:
+        """After each optimizer step (parameter gradients are still set)."""
+
+    def on_epoch_end(self, epoch: int, logs: dict) -> None:
+        """After each epoch's validation and scheduler step."""
+
+    def on_train_end(self, logs: dict) -> None:
+        """After the last epoch (also when training stops early or raises)."""
+
+
+class EarlyStopping(Callback):
+    """Stop when a monitored value has not improved for ``patience`` epochs; restore the best weights.
+
+    An epoch improves when ``value < best - min_delta`` (mode "min") or
+    ``value > best + min_delta`` (mode "max"); NaN never improves. With
+    ``restore_best`` the model ends training with a copy of the best epoch's
+    ``state_dict`` arrays (whether or not it stopped early).
+
+    Args:
+        patience: epochs without improvement tolerated before stopping (>= 0).
+        min_delta: smallest change that counts as an improvement (>= 0).
+        restore_best: load the best epoch's weights at the end of training.
+        monitor: key of the epoch logs, e.g. "val_loss", "train_loss", "val_acc".
+        mode: "min", "max", or "auto" ("max" for monitors naming acc/accuracy/f1/auc/precision/recall, else "min").
+
+    Attributes:
+        best: best monitored value; best_epoch: its epoch; stopped_epoch: epoch training stopped at, or None.
+
+    Raises:
+        ValueError: bad patience, min_delta or mode; at the end of an epoch, a monitor the run does not record.
+
+    Example:
+        >>> EarlyStopping(patience=3)
+        EarlyStopping(patience=3, min_delta=0, restore_best=True, monitor='val_loss', mode='min')
+    """
+
+    _MAX_WORDS = ("acc", "accuracy", "f1", "auc", "precision", "recall", "r2")
+
+    def __init__(self, patience: int, min_delta: float = 0, restore_best: bool = True, monitor: str = "val_loss",
+                 mode: str = "auto") -> None:
+        super().__init__()
+        if isinstance(patience, bool) or not isinstance(patience, (int, np.integer)) or patience < 0:
+            raise ValueError(f"EarlyStopping: patience must be a non-negative integer, got {patience!r}")
+        if not min_delta >= 0:
+            raise ValueError(f"EarlyStopping: min_delta must be >= 0, got {min_delta!r}")
+        if mode not in ("min", "max", "auto"):
+            raise ValueError(f"EarlyStopping: mode must be one of 'min', 'max', 'auto', got {mode!r}")
+        if mode == "auto":
+            mode = "max" if any(w in monitor.lower() for w in self._MAX_WORDS) else "min"
+        self.patience, self.min_delta, self.restore_best = int(patience), min_delta, restore_best
+        self.monitor, self.mode = monitor, mode
+        self._reset()
+
+    def _reset(self) -> None:
+        self.best: float | None = None
+        self.best_epoch: int | None = None
+        self.stopped_epoch: int | None = None
+        self.wait = 0
+        self._best_state: dict[str, np.ndarray] | None = None
+
+    def on_train_begin(self, logs: dict) -> None:
+        self._reset()
+
+    def _improved(self, value: float) -> bool:
+        if math.isnan(value):
+            return False
+        if self.best is None:
+            return True
+        if self.mode == "min":
+            return value < self.best - self.min_delta
+        return value > self.best + self.min_delta
+
+    def on_epoch_end(self, epoch: int, logs: dict) -> None:
+        if self.monitor not in logs:
+            raise ValueError(f"EarlyStopping monitors {self.monitor!r}, which this run does not record; recorded: "
+                             f"{sorted(logs)} (pass val_loader= to fit for 'val_loss', or monitor='train_loss')")
+        value = float(logs[self.monitor])
+        if self._improved(value):
+            self.best, self.best_epoch, self.wait = value, epoch, 0
+            if self.restore_best:  # a copy: state_dict tensors share memory with the live parameters
+                self._best_state = {k: np.array(v.data if isinstance(v, Tensor) else v, copy=True)
+                                    for k, v in self.model.state_dict().items()}
+            return
+        self.wait += 1
+        if self.wait >= self.patience:
+            self.stop_training = True
+            self.stopped_epoch = epoch
+
+    def on_train_end(self, logs: dict) -> None:
+        if self.restore_best and self._best_state is not None:
+            self.model.load_state_dict(self._best_state)
+
+    def __repr__(self) -> str:
+        return (f"EarlyStopping(patience={self.patience}, min_delta={self.min_delta}, "
+                f"restore_best={self.restore_best}, monitor={self.monitor!r}, mode={self.mode!r})")
+
+
+class GradientHealth(Callback):
+    """Record per-parameter gradient norms, update-to-weight ratios and dead-ReLU fractions per epoch.
+
+    * ``grad_norms[name]``: mean over the epoch's batches of ``||grad||_2`` of the named parameter;
+    * ``update_ratios[name]``: mean of ``||w_after - w_before|| / ||w_before||`` per optimizer step
+      (healthy training is often around 1e-3; batches where ``||w_before|| = 0`` are skipped);
+    * ``dead_relu[name]``: for each :class:`~gradkit.nn.ReLU` module, the mean over batches of the
+      fraction of units whose output is exactly 0 for every sample of the batch (only ReLU
+      *modules* are seen; ``x.relu()`` inside a forward is not).
+
+    At each epoch's end a ``UserWarning`` names the parameters whose mean gradient
+    norm is below ``vanishing`` or whose largest batch gradient norm is above ``exploding``.
+
+    Args:
+        vanishing: warn below this mean gradient norm.
+        exploding: warn above this batch gradient norm.
+
+    Example:
+        >>> GradientHealth()
+        GradientHealth(vanishing=1e-07, exploding=1000.0)
+    """
+
+    def __init__(self, vanishing: float = 1e-7, exploding: float = 1e3) -> None:
+        super().__init__()
+        self.vanishing, self.exploding = vanishing, exploding
+        self.grad_norms: dict[str, list[float]] = {}
+        self.grad_norm_max: dict[str, list[float]] = {}
+        self.update_ratios: dict[str, list[float]] = {}
+        self.dead_relu: dict[str, list[float]] = {}
+        self._wrapped: list[Module] = []
+
+    def __repr__(self) -> str:
+        return f"GradientHealth(vanishing={self.vanishing}, exploding={self.exploding})"
+
+    # -- setup: ReLU modules report their outputs through a wrapped forward (Module has no forward hooks)
+    def on_train_begin(self, logs: dict) -> None:
+        self.grad_norms, self.grad_norm_max, self.update_ratios, self.dead_relu = {}, {}, {}, {}
+        self._params = [(n, p) for n, p in self.model.named_parameters() if p.requires_grad]
+        self._wrapped = []
+        for name, m in self.model.named_modules():
+            if isinstance(m, ReLU):
+                self._wrap(name or type(m).__name__, m)
+
+    def _wrap(self, name: str, module: Module) -> None:
+        original = module.forward
+        record = self._record_relu
+
+        def forward(input: Tensor) -> Tensor:
+            out = original(input)
+            if module.training:
+                record(name, out.data)
+            return out
+
+        module.__dict__["forward"] = forward  # an instance attribute shadows the class's forward
+        self._wrapped.append(module)
+
+    def on_train_end(self, logs: dict) -> None:
+        for m in self._wrapped:
+            m.__dict__.pop("forward", None)
+        self._wrapped = []
+
+    def _record_relu(self, name: str, out: np.ndarray) -> None:
+        dead = np.all(out == 0, axis=0) if out.ndim else np.asarray(out == 0)
+        self._dead_acc.setdefault(name, []).append(float(np.mean(dead)))
+
+    # -- per batch
+    def on_epoch_begin(self, epoch: int, logs: dict) -> None:
+        self._norm_acc: dict[str, list[float]] = {}
+        self._ratio_acc: dict[str, list[float]] = {}
+        self._dead_acc: dict[str, list[float]] = {}
+
+    def on_batch_begin(self, batch: int, logs: dict) -> None:
+        self._before = {n: p.data.copy() for n, p in self._params}
+
+    def on_batch_end(self, batch: int, logs: dict) -> None:
+        for name, p in self._params:
+            if p.grad is not None:
+                self._norm_acc.setdefault(name, []).append(float(np.linalg.norm(p.grad.data)))
+            before = self._before[name]
+            w_norm = float(np.linalg.norm(before))
+            if w_norm > 0:
+                self._ratio_acc.setdefault(name, []).append(float(np.linalg.norm(p.data - before)) / w_norm)
+
+    # -- per epoch
+    def on_epoch_end(self, epoch: int, logs: dict) -> None:
+        vanishing, exploding = [], []
+        for name, _ in self._params:
+            norms = self._norm_acc.get(name)
+            mean = float(np.mean(norms)) if norms else float("nan")
+            top = float(np.max(norms)) if norms else float("nan")
+            self.grad_norms.setdefault(name, []).append(mean)
+            self.grad_norm_max.setdefault(name, []).append(top)
+            ratios = self._ratio_acc.get(name)
+            self.update_ratios.setdefault(name, []).append(float(np.mean(ratios)) if ratios else float("nan"))
+            if norms and mean < self.vanishing:
+                vanishing.append(f"{name} ({mean:.2g})")
+            if norms and top > self.exploding:
+                exploding.append(f"{name} ({top:.3g})")
+        for name, fracs in self._dead_acc.items():
+            self.dead_relu.setdefault(name, []).append(float(np.mean(fracs)))
+        if vanishing:
+            warnings.warn(f"GradientHealth: vanishing gradients at epoch {epoch}: mean gradient norm below "
+                          f"{self.vanishing:g} for {', '.join(vanishing)}", UserWarning, stacklevel=2)
+        if exploding:
+            warnings.warn(f"GradientHealth: exploding gradients at epoch {epoch}: gradient norm above "
+                          f"{self.exploding:g} for {', '.join(exploding)}", UserWarning, stacklevel=2)
+
+    def plot(self, path: str | None = None) -> Any:
+        """Plot gradient norms, update ratios (log scales) and dead-ReLU fractions per epoch.
+
+        Args:
+            path: file to write, or None.
+
+        Returns:
+            The matplotlib ``Figure``.
+
+        Raises:
+            ImportError: matplotlib is not installed (extra ``plot``).
+        """
+        fig = _figure("GradientHealth.plot")
+        fig.set_size_inches(14, 4)
+        axes = fig.subplots(1, 3)
+        for ax, series, title in ((axes[0], self.grad_norms, "gradient norm"),
+                                  (axes[1], self.update_ratios, "update / weight norm"),
+                                  (axes[2], self.dead_relu, "dead ReLU fraction")):
+            for name, values in series.items():
+                ax.plot(range(1, len(values) + 1), values, marker="o", label=name)
+            ax.set_title(title)
+            ax.set_xlabel("epoch")
+            positive = [v for vals in series.values() for v in vals if v == v]
+            if series is not self.dead_relu and positive and min(positive) > 0:
+                ax.set_yscale("log")
+            if series:
+                ax.legend(fontsize="small")
+        if path is not None:
+            fig.savefig(path)
+        return fig
+
+
+# ---------------------------------------------------------------------------- the loop
+def _as_batch(value: Any) -> Any:
+    """Loader items as Tensors (numpy arrays are wrapped without a copy)."""
+    if isinstance(value, np.ndarray):
+        return from_numpy(value)
+    return value
+
+
+def _batch_size(x: Any) -> int:
+    shape = getattr(x, "shape", None)
+    return int(shape[0]) if shape else 1
+
+
+def _unpack(item: Any, where: str) -> tuple[Any, Any]:
+    if not isinstance(item, (tuple, list)) or len(item) != 2:
+        raise TypeError(f"{where} must yield (x, y) pairs, got {type(item).__name__}"
+                        f"{f' of length {len(item)}' if isinstance(item, (tuple, list)) else ''}")
+    return _as_batch(item[0]), _as_batch(item[1])
+
+
+def _metric_values(metrics: Mapping[str, MetricFn] | None, y_true: list, y_pred: list,
+                   prefix: str) -> dict[str, float]:
+    if not metrics or not y_true:
+        return {}
+    t, p = np.concatenate(y_true), np.concatenate(y_pred)
+    return {prefix + name: float(fn(t, p)) for name, fn in metrics.items()}
+
+
+def _array(x: Any) -> np.ndarray:
+    return np.atleast_1d(x.data if isinstance(x, Tensor) else np.asarray(x))
+
+
+def evaluate(model: Module, loss_fn: Callable[[Any, Any], Tensor], loader: Iterable,
+             metrics: Mapping[str, MetricFn] | None = None) -> dict[str, float]:
+    """Mean loss (weighted by batch size) and metrics of ``model`` over ``loader``, in eval mode without grad.
+
+    The model's train/eval mode is restored afterwards.
+
+    Args:
+        model: the model.
+        loss_fn: ``loss_fn(output, y)`` returning a scalar Tensor (mean over the batch).
+        loader: iterable of (x, y) batches.
+        metrics: name -> ``fn(y_true, y_pred)`` on the concatenated targets and model outputs.
+
+    Returns:
+        ``{"loss": ..., **metrics}`` as Python floats.
+
+    Raises:
+        ValueError: the loader yields no batch.
+
+    Example:
+        >>> import gradkit as gk
+        >>> from gradkit import nn
+        >>> evaluate(nn.ReLU(), nn.MSELoss(), [(gk.tensor([[-1.0, 2.0]]), gk.tensor([[0.0, 0.0]]))])
+        {'loss': 2.0}
+    """
+    was_training = model.training
+    model.eval()
+    total, count, y_true, y_pred = 0.0, 0, [], []
+    try:
+        with no_grad():
+            for item in loader:
+                x, y = _unpack(item, "the validation loader")
+                out = model(x)
+                n = _batch_size(x)
+                total += float(loss_fn(out, y).item()) * n
+                count += n
+                if metrics:
+                    y_true.append(_array(y))
+                    y_pred.append(_array(out))
+    finally:
+        model.train(was_training)
+    if count == 0:
+        raise ValueError("evaluate: the loader yielded no batches")
+    return {"loss": total / count, **_metric_values(metrics, y_true, y_pred, "")}
+
+
+def _scheduler_wants_metric(scheduler: Any) -> bool:
+    """True for ReduceLROnPlateau-style schedulers: ``step(metrics)`` takes a required first argument."""
+    flag = getattr(scheduler, "needs_metric", None)
+    if flag is not None:
+        return bool(flag)
+    try:
+        params = list(inspect.signature(scheduler.step).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return bool(positional) and (positional[0].default is inspect.Parameter.empty
+                                 or positional[0].name in ("metrics", "metric"))
+
+
+def _check_fit_args(model: Any, optimizer: Any, epochs: Any, metrics: Any, callbacks: Any) -> list[Callback]:
+    if not isinstance(model, Module):
+        raise TypeError(f"fit: model must be a gradkit.nn.Module, got {type(model).__name__}")
+    if not (callable(getattr(optimizer, "step", None)) and callable(getattr(optimizer, "zero_grad", None))):
+        raise TypeError(f"fit: optimizer must have step() and zero_grad() (e.g. gradkit.optim.SGD), "
+                        f"got {type(optimizer).__name__}")
+    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
+        raise ValueError(f"fit: epochs must be a non-negative integer, got {epochs!r}")
+    if metrics is not None:
+        if not isinstance(metrics, Mapping):
+            raise TypeError(f"fit: metrics must be a dict name -> fn(y_true, y_pred), got {type(metrics).__name__}")
+        for name, fn in metrics.items():
+            if not callable(fn):
+                raise TypeError(f"fit: metric {name!r} is not callable (got {type(fn).__name__})")
+    if isinstance(callbacks, Callback):
+        callbacks = [callbacks]
+    callbacks = list(callbacks)
+    for cb in callbacks:
+        if not isinstance(cb, Callback):
+            raise TypeError(f"fit: callbacks must be gradkit.nn.Callback instances, got {type(cb).__name__}")
+    return callbacks
+
+
+def fit(model: Module, loss_fn: Callable[[Any, Any], Tensor], optimizer: Any, train_loader: Iterable,
+        epochs: int = 1, val_loader: Iterable | None = None, metrics: Mapping[str, MetricFn] | None = None,
+        scheduler: Any = None, callbacks: Sequence[Callback] = (), progress: bool = True) -> History:
+    """Train ``model`` for ``epochs`` passes over ``train_loader``; return the per-epoch :class:`History`.
+
+    Per batch: ``optimizer.zero_grad()``, ``out = model(x)``, ``loss = loss_fn(out, y)``,
+    ``loss.backward()``, ``optimizer.step()``. Per epoch: validation (``eval()`` +
+    ``no_grad``), then ``scheduler.step()`` -- or ``scheduler.step(val_loss)``
+    (train loss without a val_loader) for schedulers whose ``step`` takes a metric,
+    like ReduceLROnPlateau -- then the callbacks' ``on_epoch_end``.
+
+    Args:
+        model: the model (a Module); left in train mode.
+        loss_fn: ``loss_fn(output, y)`` -> scalar Tensor (a mean over the batch).
+        optimizer: has ``zero_grad()`` and ``step()``.
+        train_loader: iterable of (x, y) batches (Tensors or numpy arrays), re-iterated every epoch.
+        epochs: number of passes.
+        val_loader: optional iterable of validation (x, y) batches.
+        metrics: name -> ``fn(y_true, y_pred) -> float`` on numpy arrays of the epoch's
+            targets and model outputs; recorded as ``name`` (train) and ``"val_" + name``.
+        scheduler: optional lr scheduler, stepped once per epoch.
+        callbacks: :class:`Callback` instances (e.g. :class:`EarlyStopping`, :class:`GradientHealth`).
+        progress: show a tqdm bar on stderr (only when stderr is a terminal; extra ``progress``).
+
+    Returns:
+        History with ``train_loss``, ``val_loss``, ``metrics`` and ``lr`` per epoch (Python floats).
+
+    Raises:
+        TypeError: bad model, optimizer, metrics or callbacks, or a loader item that is not an (x, y) pair.
+        ValueError: epochs < 0, or train_loader yields no batches.
+
+    Example:
+        >>> import gradkit as gk
+        >>> from gradkit import nn
+        >>> from gradkit.optim import SGD
+        >>> model = nn.Linear(1, 1)
+        >>> data = [(gk.tensor([[1.0], [2.0]]), gk.tensor([[2.0], [4.0]]))]
+        >>> h = fit(model, nn.MSELoss(), SGD(model.parameters(), lr=0.1), data, epochs=3, progress=False)
+        >>> len(h.train_loss), isinstance(h.train_loss[0], float)
+        (3, True)
+    """
+    callbacks = _check_fit_args(model, optimizer, epochs, metrics, callbacks)
+    show = bool(progress) and sys.stderr is not None and sys.stderr.isatty()
+    wants_metric = scheduler is not None and _scheduler_wants_metric(scheduler)
+    history = History()
+    for cb in callbacks:
+        cb.set_context(model, optimizer, history)
+    logs: dict[str, float] = {}
+    for cb in callbacks:
+        cb.on_train_begin({})
+    try:
+        for epoch in range(int(epochs)):
+            model.train()
+            for cb in callbacks:
+                cb.on_epoch_begin(epoch, {})
+            bar = _progress_bar(train_loader, epoch, int(epochs)) if show else None
+            total, count, y_true, y_pred = 0.0, 0, [], []
+            for batch, item in enumerate(train_loader):
+                x, y = _unpack(item, "train_loader")
+                for cb in callbacks:
+                    cb.on_batch_begin(batch, {})
+                optimizer.zero_grad()
+                out = model(x)
+                loss = loss_fn(out, y)
+                loss.backward()
+                optimizer.step()
+                value = float(loss.item())  # a float: keeping `loss` would keep its graph alive
+                n = _batch_size(x)
+                total += value * n
+                count += n
+                if metrics:
+                    y_true.append(_array(y))
+                    y_pred.append(_array(out))
+                del out, loss
+                for cb in callbacks:
+                    cb.on_batch_end(batch, {"loss": value, "batch_size": n})
+                if bar is not None:
+                    bar.set_postfix(loss=f"{total / count:.4g}", refresh=False)
+                    bar.update(1)
+            if count == 0:
+                raise ValueError("fit: train_loader yielded no batches")
+            logs = {"train_loss": total / count, **_metric_values(metrics, y_true, y_pred, "")}
+            if val_loader is not None:
+                result = evaluate(model, loss_fn, val_loader, metrics)
+                logs["val_loss"] = result.pop("loss")
+                logs.update({"val_" + k: v for k, v in result.items()})
+            if scheduler is not None:
+                if wants_metric:
+                    scheduler.step(logs.get("val_loss", logs["train_loss"]))
+                else:
+                    scheduler.step()
+            groups = getattr(optimizer, "param_groups", None)
+            if groups and "lr" in groups[0]:
+                logs["lr"] = float(groups[0]["lr"])
+            history.append(epoch, logs)
+            for cb in callbacks:
+                cb.on_epoch_end(epoch, logs)
+            if bar is not None:
+                bar.set_postfix({k: f"{v:.4g}" for k, v in logs.items() if k != "lr"}, refresh=True)
+                bar.close()
+            if any(cb.stop_training for cb in callbacks):
+                break
+    finally:
+        model.train()
+        for cb in callbacks:
+            cb.on_train_end(logs)
+    return history

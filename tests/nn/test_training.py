@@ -1,0 +1,346 @@
+"""fit / History / callbacks: learning on a seeded blob problem, modes, early stopping with restore,
+schedulers, progress output, plots, gradient-health records and warnings, argument errors."""
+from __future__ import annotations
+
+import io
+import sys
+
+import numpy as np
+import pytest
+
+import gradkit as gk
+from gradkit import nn
+from gradkit.autograd import is_grad_enabled
+from gradkit.data import DataLoader, TensorDataset
+from gradkit.nn.training import _scheduler_wants_metric
+from gradkit.optim import SGD
+
+
+def _blobs(n=120, seed=0):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n)
+    X = rng.standard_normal((n, 2)) * 0.7 + np.where(y[:, None] == 1, 1.5, -1.5)
+    return X.astype(np.float32), y.astype(np.int64)
+
+
+def _loaders():
+    X, y = _blobs()
+    train = DataLoader(TensorDataset(X[:80], y[:80]), batch_size=16, shuffle=True, seed=1)
+    val = DataLoader(TensorDataset(X[80:], y[80:]), batch_size=20)
+    return train, val
+
+
+def _mlp():
+    return nn.Sequential(nn.Linear(2, 8), nn.ReLU(), nn.Linear(8, 2))
+
+
+def accuracy(y_true, y_pred):
+    return float(np.mean(y_pred.argmax(1) == y_true))
+
+
+def test_fit_learns_blobs_and_records_floats():
+    train, val = _loaders()
+    model = _mlp()
+    h = nn.fit(model, nn.CrossEntropyLoss(), SGD(model.parameters(), lr=0.2), train, epochs=8, val_loader=val,
+               metrics={"acc": accuracy}, progress=False)
+    assert len(h) == 8 and h.epochs == list(range(8))
+    assert h.train_loss[-1] < 0.5 * h.train_loss[0]
+    assert h.val_loss[-1] < h.val_loss[0]
+    assert h.metrics["val_acc"][-1] >= 0.95 and h.metrics["acc"][-1] >= 0.9
+    assert h.lr == [0.2] * 8
+    for series in h.history.values():
+        assert all(type(v) is float for v in series)  # never loss tensors (AG-35)
+    assert set(h.history) == {"train_loss", "val_loss", "acc", "val_acc", "lr"}
+    # the recorded val loss is what evaluate() computes for the final weights
+    assert h.val_loss[-1] == pytest.approx(nn.evaluate(model, nn.CrossEntropyLoss(), val)["loss"], rel=1e-6)
+
+
+def test_train_loss_is_batch_size_weighted_mean():
+    # batches of sizes 3 and 1 with lr=0 (weights fixed): the epoch loss is the per-sample mean
+    model = nn.Linear(1, 1).double()
+    x = np.array([[1.0], [2.0], [3.0], [4.0]])
+    y = np.zeros((4, 1))
+    batches = [(x[:3], y[:3]), (x[3:], y[3:])]
+    h = nn.fit(model, nn.MSELoss(), SGD(model.parameters(), lr=0.0), batches, progress=False)
+    with gk.no_grad():
+        per_sample = (model(gk.tensor(x)).data - y) ** 2
+    assert h.train_loss[0] == pytest.approx(per_sample.mean(), rel=1e-12)
+
+
+class Probe(nn.Module):
+    """Identity-like layer that records (training flag, grad mode) at every call."""
+
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(2, 2)
+        self.calls = []
+
+    def forward(self, x):
+        self.calls.append((self.training, is_grad_enabled()))
+        return self.lin(x)
+
+
+def test_train_mode_in_training_eval_and_no_grad_in_validation():
+    train, val = _loaders()
+    model = Probe()
+    nn.fit(model, nn.CrossEntropyLoss(), SGD(model.parameters(), lr=0.1), train, epochs=2, val_loader=val,
+           progress=False)
+    n_train, n_val = len(train), len(val)
+    expected = ([(True, True)] * n_train + [(False, False)] * n_val) * 2
+    assert model.calls == expected
+    assert model.training
+
+
+class Scalar(nn.Module):
+    """out = w * x: training targets 3 pull w from 0 to 3; validation targets 1.5 make val loss U-shaped."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(np.zeros(1))
+
+    def forward(self, x):
+        return self.w * x
+
+
+class RecordW(nn.Callback):
+    def on_train_begin(self, logs):
+        self.ws = []
+
+    def on_epoch_end(self, epoch, logs):
+        self.ws.append(float(self.model.w.item()))
+
+
+def _u_shaped_run(**es_kwargs):
+    ones = np.ones((4, 1))
+    train = [(ones, np.full((4, 1), 3.0))]
+    val = [(ones, np.full((4, 1), 1.5))]
+    model, rec = Scalar(), RecordW()
+    es = nn.EarlyStopping(**es_kwargs)
+    h = nn.fit(model, nn.MSELoss(), SGD(model.parameters(), lr=0.05), train, epochs=50, val_loader=val,
+               callbacks=[rec, es], progress=False)
+    return model, rec, es, h
+
+
+def test_early_stopping_stops_and_restores_best():
+    model, rec, es, h = _u_shaped_run(patience=3)
+    best = int(np.argmin(h.val_loss))
+    assert es.best_epoch == best and es.best == h.val_loss[best]
+    assert es.stopped_epoch == best + 3 and len(h) == best + 4 < 50
+    assert model.w.item() == rec.ws[best] != rec.ws[-1]
+
+
+def test_early_stopping_without_restore_keeps_last_weights():
+    model, rec, es, h = _u_shaped_run(patience=2, restore_best=False)
+    assert len(h) < 50 and model.w.item() == rec.ws[-1]
+
+
+def test_early_stopping_min_delta_stops_sooner():
+    _, _, es_plain, h_plain = _u_shaped_run(patience=2)
+    _, _, es_delta, h_delta = _u_shaped_run(patience=2, min_delta=0.05)
+    assert len(h_delta) < len(h_plain)
+
+
+def test_early_stopping_mode_and_errors():
+    assert nn.EarlyStopping(2, monitor="val_acc").mode == "max"
+    assert nn.EarlyStopping(2, monitor="train_loss").mode == "min"
+    with pytest.raises(ValueError, match="patience must be a non-negative integer, got -1"):
+        nn.EarlyStopping(-1)
+    with pytest.raises(ValueError, match="mode must be one of 'min', 'max', 'auto', got 'up'"):
+        nn.EarlyStopping(1, mode="up")
+    model = Scalar()
+    with pytest.raises(ValueError, match=r"monitors 'val_loss', which this run does not record; recorded: "
+                                         r"\['lr', 'train_loss'\]"):
+        nn.fit(model, nn.MSELoss(), SGD(model.parameters(), lr=0.1), [(np.ones((1, 1)), np.ones((1, 1)))],
+               epochs=2, callbacks=[nn.EarlyStopping(1)], progress=False)
+
+
+def test_callback_stop_training_flag_and_hook_order():
+    events = []
+
+    class Log(nn.Callback):
+        def on_train_begin(self, logs): events.append("train_begin")
+        def on_epoch_begin(self, epoch, logs): events.append(f"epoch_begin {epoch}")
+        def on_batch_begin(self, batch, logs): events.append(f"batch_begin {batch}")
+        def on_batch_end(self, batch, logs): events.append(f"batch_end {batch} {type(logs['loss']).__name__}")
+
+        def on_epoch_end(self, epoch, logs):
+            events.append(f"epoch_end {epoch}")
+            self.stop_training = epoch == 1
+
+        def on_train_end(self, logs): events.append("train_end")
+
+    model = Scalar()
+    batches = [(np.ones((2, 1)), np.ones((2, 1)))] * 2
+    h = nn.fit(model, nn.MSELoss(), SGD(model.parameters(), lr=0.1), batches, epochs=5, callbacks=[Log()],
+               progress=False)
+    assert len(h) == 2
+    assert events == ["train_begin"] + [e for k in range(2) for e in
+                                        [f"epoch_begin {k}", "batch_begin 0", "batch_end 0 float", "batch_begin 1",
+                                         "batch_end 1 float", f"epoch_end {k}"]] + ["train_end"]
+
+
+# ---------------------------------------------------------------------------- schedulers
+class PlateauLike:
+    def __init__(self):
+        self.seen = []
+
+    def step(self, metrics):
+        self.seen.append(metrics)
+
+
+class EpochLike:
+    def __init__(self):
+        self.calls = 0
+
+    def step(self, epoch=None):
+        self.calls += 1
+
+
+def test_scheduler_stepping_per_epoch_with_metric_detection():
+    train, val = _loaders()
+    model = _mlp()
+    plateau, plain = PlateauLike(), EpochLike()
+    h = nn.fit(model, nn.CrossEntropyLoss(), SGD(model.parameters(), lr=0.1), train, epochs=3, val_loader=val,
+               scheduler=plateau, progress=False)
+    assert plateau.seen == h.val_loss
+    h = nn.fit(model, nn.CrossEntropyLoss(), SGD(model.parameters(), lr=0.1), train, epochs=3,
+               scheduler=plateau, progress=False)
+    assert plateau.seen[3:] == h.train_loss  # no val_loader: the train loss is monitored
+    nn.fit(model, nn.CrossEntropyLoss(), SGD(model.parameters(), lr=0.1), train, epochs=3, scheduler=plain,
+           progress=False)
+    assert plain.calls == 3
+
+
+def test_real_schedulers_change_recorded_lr():
+    from gradkit.optim.lr_scheduler import ReduceLROnPlateau, StepLR
+    train, _ = _loaders()
+    model = _mlp()
+    opt = SGD(model.parameters(), lr=0.1)
+    h = nn.fit(model, nn.CrossEntropyLoss(), opt, train, epochs=4, scheduler=StepLR(opt, step_size=2, gamma=0.5),
+               progress=False)
+    assert h.lr == pytest.approx([0.1, 0.05, 0.05, 0.025])
+    assert _scheduler_wants_metric(ReduceLROnPlateau(opt)) and not _scheduler_wants_metric(StepLR(opt, 1))
+
+
+# ---------------------------------------------------------------------------- progress and plots
+def test_progress_false_prints_nothing(capsys):
+    train, val = _loaders()
+    model = _mlp()
+    nn.fit(model, nn.CrossEntropyLoss(), SGD(model.parameters(), lr=0.1), train, epochs=2, val_loader=val,
+           progress=False)
+    assert capsys.readouterr() == ("", "")
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_bar_only_on_a_terminal(monkeypatch, capsys):
+    pytest.importorskip("tqdm")
+    train, _ = _loaders()
+    model = _mlp()
+    nn.fit(model, nn.CrossEntropyLoss(), SGD(model.parameters(), lr=0.1), train, epochs=1)
+    assert capsys.readouterr() == ("", "")  # captured stderr is not a terminal
+    term = FakeTerminal()
+    monkeypatch.setattr(sys, "stderr", term)
+    nn.fit(model, nn.CrossEntropyLoss(), SGD(model.parameters(), lr=0.1), train, epochs=2)
+    text = term.getvalue()
+    assert "epoch 1/2" in text and "epoch 2/2" in text and "train_loss" in text
+
+
+def test_history_plot_writes_png(tmp_path):
+    pytest.importorskip("matplotlib")
+    train, val = _loaders()
+    model = _mlp()
+    h = nn.fit(model, nn.CrossEntropyLoss(), SGD(model.parameters(), lr=0.1), train, epochs=2, val_loader=val,
+               metrics={"acc": accuracy}, progress=False)
+    fig = h.plot(tmp_path / "history.png")
+    assert type(fig).__name__ == "Figure" and len(fig.axes) == 2
+    assert (tmp_path / "history.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert {line.get_label() for line in fig.axes[0].lines} == {"train loss", "val loss"}
+
+
+def test_plot_without_matplotlib_names_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    with pytest.raises(ImportError, match=r"pip install 'gradkit\[plot\]'"):
+        nn.History().plot()
+
+
+def test_history_access_and_repr():
+    h = nn.History()
+    h.append(0, {"train_loss": 1.0, "acc": 0.5})
+    assert h["acc"] == [0.5] and "val_loss" not in h.history
+    assert repr(h) == "History(epochs=1, train_loss=1, acc=0.5)"
+    with pytest.raises(KeyError, match=r"no series 'val_loss'; recorded: \['acc', 'train_loss'\]"):
+        h["val_loss"]
+
+
+# ---------------------------------------------------------------------------- gradient health
+def test_gradient_health_records_norms_ratios_and_dead_relus(tmp_path):
+    model = nn.Sequential(nn.Linear(2, 4), nn.ReLU(), nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 1)).double()
+    with gk.no_grad():
+        model[2].bias.data[...] = [-100.0, -100.0, 0.0]  # two of the second ReLU's three units always 0
+    x = np.random.default_rng(0).standard_normal((8, 2))
+    batches = [(x, np.ones((8, 1)))]
+    gh = nn.GradientHealth()
+    w0 = model[0].weight.data.copy()
+    grads = []
+
+    class Grab(nn.Callback):  # runs after GradientHealth's on_batch_end: grads are still set
+        def on_batch_end(self, batch, logs):
+            grads.append(np.linalg.norm(self.model[0].weight.grad.data))
+
+    lr = 0.01
+    nn.fit(model, nn.MSELoss(), SGD(model.parameters(), lr=lr), batches, epochs=2, callbacks=[gh, Grab()],
+           progress=False)
+    names = [n for n, _ in model.named_parameters()]
+    assert list(gh.grad_norms) == names and all(len(v) == 2 for v in gh.grad_norms.values())
+    assert gh.grad_norms["0.weight"][0] == pytest.approx(grads[0], rel=1e-12)
+    # plain SGD, one batch: ||Δw|| / ||w|| = lr ||g|| / ||w||
+    assert gh.update_ratios["0.weight"][0] == pytest.approx(lr * grads[0] / np.linalg.norm(w0), rel=1e-9)
+    assert set(gh.dead_relu) == {"1", "3"}
+    assert gh.dead_relu["3"][0] >= 2 / 3
+    assert all("forward" not in m.__dict__ for m in model.modules())  # wrappers removed after training
+    fig = gh.plot(tmp_path / "health.png")
+    assert len(fig.axes) == 3 and (tmp_path / "health.png").stat().st_size > 0
+
+
+def test_gradient_health_warns_on_vanishing_and_exploding():
+    x = np.ones((4, 1))
+
+    class Scaled(nn.Module):
+        def __init__(self, scale):
+            super().__init__()
+            self.lin = nn.Linear(1, 1).double()
+            self.scale = scale
+
+        def forward(self, x):
+            return self.lin(x) * self.scale
+
+    for scale, word, name in [(1e-12, "vanishing", "lin.weight"), (1e6, "exploding", "lin.weight")]:
+        model = Scaled(scale)
+        with pytest.warns(UserWarning, match=f"{word} gradients at epoch 0: .*{name}"):
+            nn.fit(model, nn.MSELoss(), SGD(model.parameters(), lr=0.0), [(x, np.full((4, 1), 1e3))],
+                   callbacks=[nn.GradientHealth()], progress=False)
+
+
+# ---------------------------------------------------------------------------- argument errors
+def test_fit_argument_errors():
+    model = Scalar()
+    opt = SGD(model.parameters(), lr=0.1)
+    data = [(np.ones((1, 1)), np.ones((1, 1)))]
+    with pytest.raises(ValueError, match="epochs must be a non-negative integer, got -1"):
+        nn.fit(model, nn.MSELoss(), opt, data, epochs=-1)
+    with pytest.raises(TypeError, match="metrics must be a dict"):
+        nn.fit(model, nn.MSELoss(), opt, data, metrics=[accuracy])
+    with pytest.raises(TypeError, match="callbacks must be gradkit.nn.Callback instances, got str"):
+        nn.fit(model, nn.MSELoss(), opt, data, callbacks=["early"])
+    with pytest.raises(TypeError, match="optimizer must have step"):
+        nn.fit(model, nn.MSELoss(), object(), data)
+    with pytest.raises(TypeError, match=r"train_loader must yield \(x, y\) pairs, got tuple of length 3"):
+        nn.fit(model, nn.MSELoss(), opt, [(1, 2, 3)], progress=False)
+    with pytest.raises(ValueError, match="train_loader yielded no batches"):
+        nn.fit(model, nn.MSELoss(), opt, [], progress=False)
+    assert len(nn.fit(model, nn.MSELoss(), opt, data, epochs=0)) == 0
