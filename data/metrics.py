@@ -341,7 +341,7 @@ def f1_score(y_true: ArrayLike, y_pred: ArrayLike, *, labels: ArrayLike | None =
 
     Example:
         >>> f1_score([0, 1, 2, 2], [0, 2, 2, 2], average="macro")
-        0.5333333333333333
+        0.6
     """
     return precision_recall_fscore_support(y_true, y_pred, labels=labels, pos_label=pos_label, average=average,
                                            warn_for=("f-score",), zero_division=zero_division)[2]
