@@ -88,6 +88,8 @@ def run_backward(outputs: Sequence[Tensor], grad_outputs: Sequence[Any] | None, 
     stored there instead of being accumulated into leaves' ``.grad`` (``grad()``).
     """
     grads: dict = {}
+    # each leaf's contributions are summed first, so its hooks run once with the total (as PyTorch)
+    leaf_grads: dict = {}
     root_nodes = []
     for i, t in enumerate(outputs):
         if not isinstance(t, Tensor):
@@ -98,7 +100,7 @@ def run_backward(outputs: Sequence[Tensor], grad_outputs: Sequence[Any] | None, 
         g = _seed_gradient(t, None if grad_outputs is None else grad_outputs[i])
         node = t.grad_fn
         if node is None:  # a leaf is its own output
-            _deliver_leaf(t, g, create_graph, capture)
+            leaf_grads[t] = g if t not in leaf_grads else leaf_grads[t] + g
             continue
         if node._released:
             from gradkit.autograd.function import raise_released
@@ -154,7 +156,8 @@ def run_backward(outputs: Sequence[Tensor], grad_outputs: Sequence[Any] | None, 
                         anomaly.check_backward(node, i, gi.data)
                 if isinstance(p, Tensor):
                     if gi is not None:
-                        _deliver_leaf(p, gi, create_graph, capture)
+                        prev = leaf_grads.get(p)
+                        leaf_grads[p] = gi if prev is None else prev + gi
                     continue
                 if gi is not None:
                     prev = grads.get(p)
@@ -165,12 +168,14 @@ def run_backward(outputs: Sequence[Tensor], grad_outputs: Sequence[Any] | None, 
             if not retain_graph:
                 released_inputs.append(node.inputs)
                 node._release()
+        if processed != len(consumers):
+            raise RuntimeError(f"the graph contains a cycle: {len(consumers) - processed} nodes never became "
+                               "ready (a node's output was fed back into one of its own inputs)")
+        for leaf, g in leaf_grads.items():
+            _deliver_leaf(leaf, g, create_graph, capture)
     finally:
         grad_mode._enabled = prev_mode
         anomaly._in_backward = prev_in_backward
-    if processed != len(consumers):
-        raise RuntimeError(f"the graph contains a cycle: {len(consumers) - processed} nodes never became ready "
-                           "(a node's output was fed back into one of its own inputs)")
 
 
 def _deliver_leaf(leaf: Tensor, g: Tensor, create_graph: bool, capture: dict | None) -> None:
