@@ -341,3 +341,15 @@ def test_gradients_are_bitwise_identical_across_processes_with_different_hash_se
         outs.append(subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                                    check=True, timeout=120).stdout)
     assert outs[0] == outs[1] == _run_program().hex()
+
+
+def test_leaf_hook_runs_once_with_the_summed_gradient():
+    x = leaf(3.0)
+    seen = []
+    x.register_hook(lambda g: seen.append(g.item()))
+    (x * x + x).backward()  # three contributions reach x
+    assert seen == [7.0] and x.grad.item() == 7.0
+    y = leaf(3.0)
+    y.register_hook(lambda g: g.clamp(-1.0, 1.0))  # nonlinear: per-contribution clipping would give 3
+    (y * y + y).backward()
+    assert y.grad.item() == 1.0
