@@ -53,6 +53,7 @@ DEFAULT_MAX_NODES = 400          # more than this and a picture stops teaching a
 SMALL_ARRAY = 16                 # arrays up to this many elements are printed (abbreviated), larger ones summarised
 VANISHING_GRAD = 1e-6            # grad_colors: rms(grad) below this is coloured as vanishing
 EXPLODING_GRAD = 1e3             # grad_colors: rms(grad) above this is coloured as exploding
+TEXT_DEPTH = 32                  # graph_text indents at most this many levels (deeper lines start with '⋯')
 RANKDIRS = ("TB", "LR", "BT", "RL")
 MODULE_MODES = (None, "cluster", "collapse")
 OP_ATTRIBUTES = ("dims", "dim", "lo", "hi", "index")  # op settings worth showing on the node, if the op has them
@@ -105,7 +106,23 @@ def format_array(a: Any) -> str:
 
 
 def _nonfinite(a: np.ndarray | None) -> bool:
-    return a is not None and a.dtype.kind in "fc" and not np.isfinite(a).all()
+    if a is None or a.dtype.kind not in "fc":
+        return False
+    if a.size == 1:  # the common case in lecture graphs, without numpy's per-call overhead
+        v = a.reshape(-1)[0]
+        return v != v or v in (np.inf, -np.inf)
+    return not np.isfinite(a).all()
+
+
+_DTYPE_NAMES: dict = {}
+
+
+def _meta(a: np.ndarray) -> str:
+    """'(2, 3) float32' (dtype names cached: numpy's str(dtype) is slow)."""
+    name = _DTYPE_NAMES.get(a.dtype)
+    if name is None:
+        name = _DTYPE_NAMES[a.dtype] = str(a.dtype)
+    return f"{a.shape} {name}"
 
 
 def _rms(a: np.ndarray) -> float:
@@ -113,27 +130,18 @@ def _rms(a: np.ndarray) -> float:
         return float(np.sqrt(np.mean(np.square(a.astype(np.float64))))) if a.size else 0.0
 
 
+_HTML_ESCAPES = {ord("&"): "&amp;", ord("<"): "&lt;", ord(">"): "&gt;", ord('"'): "&quot;", ord("'"): "&#39;",
+                 ord("\n"): "<BR/>", **{c: f"\\x{c:02x}" for c in (*range(32), 127) if c != ord("\n")}}
+
+
 def _html(text: str) -> str:
-    """Escape text for an HTML-like Graphviz label (every metacharacter; newlines become line breaks)."""
-    out = []
-    for ch in text:
-        if ch == "&":
-            out.append("&amp;")
-        elif ch == "<":
-            out.append("&lt;")
-        elif ch == ">":
-            out.append("&gt;")
-        elif ch == '"':
-            out.append("&quot;")
-        elif ch == "'":
-            out.append("&#39;")
-        elif ch == "\n":
-            out.append("<BR/>")
-        elif ord(ch) < 32 or ord(ch) == 127:
-            out.append(f"\\x{ord(ch):02x}")
-        else:
-            out.append(ch)
-    return "".join(out)
+    """Escape text for an HTML-like Graphviz label (every metacharacter; newlines become line breaks).
+
+    Example:
+        >>> _html('a<b> & "c"')
+        'a&lt;b&gt; &amp; &quot;c&quot;'
+    """
+    return text.translate(_HTML_ESCAPES)
 
 
 def _short(text: str, limit: int = 80) -> str:
@@ -219,7 +227,7 @@ def _check_options(rankdir: str, modules: str | None, max_nodes: int | None) -> 
 
 
 def _describe_tensor(item: _Item, t: Tensor, show_data: bool, show_grad: bool) -> None:
-    item.meta = f"{tuple(t.data.shape)} {t.data.dtype}"
+    item.meta = _meta(t.data)
     if show_data:
         item.data = format_array(t.data)
     grad = None if t.grad is None else t.grad.data
@@ -258,9 +266,10 @@ def _walk(outputs: tuple, names: dict[int, str], show_data: bool, show_grad: boo
         if isinstance(obj, Function):
             item = _Item(f"n{i}", "op", obj.name)
             item.op = obj.name
-            attrs = [f"{a}={_short(repr(obj.__dict__[a]), 40)}" for a in OP_ATTRIBUTES
-                     if obj.__dict__.get(a) is not None]
-            item.attrs = " ".join(attrs)
+            settings = obj.__dict__
+            if settings:
+                item.attrs = " ".join(f"{a}={_short(repr(settings[a]), 40)}" for a in OP_ATTRIBUTES
+                                      if settings.get(a) is not None)
             out = obj._out()
             if out is not None and out.grad_fn is obj:
                 name = names.get(id(out)) or out.name
@@ -282,7 +291,8 @@ def _walk(outputs: tuple, names: dict[int, str], show_data: bool, show_grad: boo
 
     for t in outputs:
         i = visit(t.grad_fn if t.grad_fn is not None else t)
-        model.items[i].output = True
+        if i >= 0:
+            model.items[i].output = True
     while queue:
         obj = queue.popleft()
         if not isinstance(obj, Function):
@@ -618,6 +628,8 @@ def _tree_text(model: _Model) -> str:
         text = "  ".join(w.replace("\n", " ") for w in words if w)
         out.append(f"{head}{text}" if item.kind == "more" else f"{head}[{item.id}] {text}")
         kids = inputs_of.get(i, [])
+        if len(tail) >= 4 * TEXT_DEPTH:  # keep deep graphs' lines short: drop the outermost levels
+            tail = "⋯ " + tail[len(tail) - 4 * (TEXT_DEPTH - 1):]
         for n, k in reversed(list(enumerate(kids))):
             last = n == len(kids) - 1
             stack.append((k, tail + ("└── " if last else "├── "), tail + ("    " if last else "│   ")))
