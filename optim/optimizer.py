@@ -35,6 +35,18 @@ class Optimizer:
     ``defaults``. Keep ``params`` ordered (a list, not a set): ``state_dict``
     refers to parameters by position.
 
+    Parameters whose ``grad`` is None are skipped (no update, no state);
+    a zero gradient still applies momentum and weight decay. Non-finite
+    gradients are not checked: NaN/inf propagate into the parameters and state
+    exactly as in PyTorch (numpy may warn), except that Rprop, like
+    ``torch.sign``, treats sign(NaN) as 0. Clip or check gradients first
+    (``gradkit.nn.clip_grad_norm_``) when they can blow up. Each update bumps
+    the parameter's version counter, as PyTorch's in-place updates do.
+
+    Subclasses write ``step`` as: ``loss = self._run_closure(closure)``, then
+    for each group ``for p, g in self._grads_of(group["params"],
+    group["maximize"])``, update ``p.data`` in place, ``self._mark_updated(p)``.
+
     Args:
         params: an iterable of Tensors, of ``(name, Tensor)`` pairs, or of dicts
             with a ``"params"`` entry and per-group hyperparameters.

@@ -13,14 +13,19 @@ from gradkit import optim
 from gradkit.autograd.grad_mode import is_grad_enabled, no_grad
 from gradkit.autograd.tensor import Tensor
 
-N_STEPS = 50
-RELOAD_AT = 25
+N_STEPS = 100  # the issue asks for 50, RELIABILITY OP-08 for 100
+RELOAD_AT = 50
 
 
-def _set_grads(params: dict, step: int, goal: dict, torch_params: dict | None = None, torch=None) -> None:
-    """Give gradkit (and torch) params the same gradient arrays, computed from gradkit's values."""
+def _set_grads(params: dict, step: int, goal: dict, torch_params: dict | None = None, torch=None,
+               sign: float = 1.0) -> None:
+    """Give gradkit (and torch) params the same gradient arrays, computed from gradkit's values.
+
+    ``sign=-1`` turns the objective concave, so that maximizing converges instead of running off.
+    """
     for name, p in params.items():
         g = gradient(name, p.data, step, goal[name])
+        g = None if g is None else sign * g
         p.grad = None if g is None else Tensor(g)
         if torch_params is not None:
             torch_params[name].grad = None if g is None else torch.tensor(g)
@@ -38,8 +43,8 @@ def _plain(value) -> bool:
 # ---------------------------------------------------------------------- OP-08 / OP-11: parity with torch
 @pytest.mark.parametrize("config", CONFIGS, ids=CONFIG_IDS)
 def test_trajectory_matches_torch(config: Config) -> None:
-    """50 steps from the same float64 weights and gradients give torch's parameters and state at every
-    step: two groups with different settings, a parameter that never has a grad, one that skips steps,
+    """OP-08: 100 steps from the same float64 weights and gradients give torch's parameters and state at
+    every step (max abs diff <= 1e-10): two groups with different settings, a parameter that never has a grad, one that skips steps,
     and a state_dict saved mid-run (through a JSON-like round trip) loaded into a fresh optimizer."""
     torch = pytest.importorskip("torch")
     arrays, goal = initial_arrays(), targets()
@@ -53,15 +58,21 @@ def test_trajectory_matches_torch(config: Config) -> None:
             for group in saved["param_groups"]:  # what a JSON header does to tuples
                 for key, v in group.items():
                     group[key] = list(v) if isinstance(v, tuple) else v
+            saved["state"] = {str(k): {name: np.asarray(v) for name, v in s.items()}  # what an .npz does
+                              for k, s in saved["state"].items()}
             opt = config.cls([{"params": [params["W"], params["unused"]]},
                               {"params": [params["b"], params["s"]]}], **{**config.kwargs, "lr": 123.0})
             opt.load_state_dict(saved)
-        _set_grads(params, step, goal, t_params, torch)
+        _set_grads(params, step, goal, t_params, torch, sign=-1.0 if config.kwargs.get("maximize") else 1.0)
         opt.step()
         t_opt.step()
         for name, p in params.items():
-            np.testing.assert_allclose(p.data, t_params[name].detach().numpy(), rtol=1e-10, atol=1e-12,
-                                       err_msg=f"{config.id}: {name} at step {step}")
+            theirs = t_params[name].detach().numpy()
+            diff = np.abs(p.data - theirs)  # checked by hand: assert_allclose per step doubles the run time
+            if not (np.all(diff <= 1e-12 + 1e-10 * np.abs(theirs)) and np.all(diff <= 1e-10)):
+                np.testing.assert_allclose(p.data, theirs, rtol=1e-10, atol=1e-12,
+                                           err_msg=f"{config.id}: {name} at step {step}")
+                pytest.fail(f"{config.id}: {name} at step {step}: max abs diff {diff.max()} > 1e-10")
     for name, p in params.items():
         ours, theirs = opt.state.get(p, {}), t_opt.state.get(t_params[name], {})
         if not ours and config.name == "Adagrad":  # torch creates Adagrad state eagerly; ours at the first grad
@@ -159,6 +170,7 @@ def test_goes_the_right_direction_on_a_convex_quadratic(config: Config) -> None:
 # ---------------------------------------------------------------------- OP-09: float32
 @pytest.mark.parametrize("config", CONFIGS, ids=CONFIG_IDS)
 def test_float32_params_and_state_stay_float32(config: Config) -> None:
+    """OP-09: float32 params, state arrays and loaded state stay float32."""
     arrays, goal = initial_arrays(dtype=np.float32), targets()
     opt, params = make_gradkit(config, arrays)
     for step in range(30):
@@ -207,6 +219,7 @@ def test_nan_and_inf_gradients_propagate_like_torch(config: Config) -> None:
 # ---------------------------------------------------------------------- OP-12: repr
 @pytest.mark.parametrize("config", CONFIGS, ids=CONFIG_IDS)
 def test_repr_lists_every_group_like_torch(config: Config) -> None:
+    """OP-12: every line of our repr appears in torch's repr of the same optimizer."""
     opt, _ = make_gradkit(config, initial_arrays())
     text = repr(opt)
     assert text.startswith(f"{config.name} (\nParameter Group 0\n") and text.endswith("\n)")
@@ -222,6 +235,7 @@ def test_repr_lists_every_group_like_torch(config: Config) -> None:
 @pytest.mark.parametrize("name, kwargs, words", BAD_HYPERPARAMETERS,
                          ids=[f"{n}-{'-'.join(k)}" for n, k, _ in BAD_HYPERPARAMETERS])
 def test_bad_hyperparameters_raise_value_error_naming_them(name: str, kwargs: dict, words: list) -> None:
+    """OP-04: PyTorch's wording plus the argument's name; torch rejects the same values."""
     w = Tensor(np.zeros(2), requires_grad=True)
     with pytest.raises(ValueError) as info:
         getattr(optim, name)([w], **kwargs)
@@ -240,11 +254,13 @@ def _param(n: int = 2) -> Tensor:
 
 
 def test_empty_parameter_list() -> None:
+    """OP-01."""
     with pytest.raises(ValueError, match="optimizer got an empty parameter list"):
         optim.SGD([], lr=0.1)
 
 
 def test_single_tensor_instead_of_iterable() -> None:
+    """OP-02."""
     with pytest.raises(TypeError, match="should be an iterable of Tensors or dicts"):
         optim.Adam(_param())
 
@@ -264,6 +280,7 @@ def test_non_tensor_and_non_leaf_params() -> None:
 
 
 def test_duplicate_params_warn_in_one_group_and_raise_across_groups() -> None:
+    """OP-03."""
     w, v = _param(), _param()
     with pytest.warns(UserWarning, match="duplicate parameters"):
         optim.SGD([w, w], lr=0.1)
@@ -370,6 +387,7 @@ def test_state_dict_format_and_copies() -> None:
 
 
 def test_load_state_dict_rejects_a_different_structure() -> None:
+    """OP-11 (second half): a different group structure or state shape is a ValueError."""
     w, v = _param(), _param()
     sd = optim.SGD([{"params": [w]}, {"params": [v]}], lr=0.1).state_dict()
     with pytest.raises(ValueError, match="different number of parameter groups"):
