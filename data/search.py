@@ -77,6 +77,16 @@ def parameter_grid(param_grid: Mapping | Sequence[Mapping]) -> list[dict]:
     return candidates
 
 
+def _check_distributions(param_distributions: Any) -> list[Mapping]:
+    """Validate ``param_distributions``: dicts whose values are lists or have ``.rvs``."""
+    grids = _as_grid_list(param_distributions, "param_distributions")
+    for grid in grids:
+        for key, values in grid.items():
+            if not hasattr(values, "rvs"):
+                _check_values(key, values, "param_distributions")
+    return grids
+
+
 def parameter_sample(param_distributions: Mapping | Sequence[Mapping], n_iter: int,
                      rng: np.random.Generator) -> list[dict]:
     """Draw ``n_iter`` candidates: lists uniformly, distributions by ``.rvs(random_state=rng)``.
@@ -88,11 +98,7 @@ def parameter_sample(param_distributions: Mapping | Sequence[Mapping], n_iter: i
         >>> parameter_sample({"lam": [0.1, 1.0, 10.0]}, 2, np.random.default_rng(0))
         [{'lam': 1.0}, {'lam': 10.0}]
     """
-    grids = _as_grid_list(param_distributions, "param_distributions")
-    for grid in grids:
-        for key, values in grid.items():
-            if not hasattr(values, "rvs"):
-                _check_values(key, values, "param_distributions")
+    grids = _check_distributions(param_distributions)
     if all(not hasattr(v, "rvs") for g in grids for v in g.values()):
         grid = parameter_grid(grids)
         if n_iter > len(grid):
@@ -350,7 +356,7 @@ class RandomSearch(_BaseSearch):
         if isinstance(n_iter, bool) or not isinstance(n_iter, numbers.Integral) or n_iter < 1:
             raise ValueError(f"n_iter should be a positive integer, got n_iter={n_iter!r}")
         self.n_iter = int(n_iter)
-        _as_grid_list(param_distributions, "param_distributions")
+        _check_distributions(param_distributions)
         self.param_distributions = param_distributions
 
     def _candidates(self, rng: np.random.Generator) -> list[dict]:

@@ -140,6 +140,10 @@ def test_random_search_candidates_follow_the_seed_and_find_the_best():
     assert search.best_params == {"lam": 10.0}
     with pytest.raises(ValueError, match="n_iter should be a positive integer"):
         RandomSearch(ridge, {"lam": LAMBDAS}, n_iter=0)
+    with pytest.raises(ValueError, match=r"param_distributions\['lam'\] is an empty list"):
+        RandomSearch(ridge, {"lam": []})
+    with pytest.raises(ValueError, match="param_distributions is empty"):
+        RandomSearch(ridge, {})
 
 
 # ---------- DA-10: failures, non-finite scores, ties ----------

@@ -65,6 +65,15 @@ def test_fold_scores_equal_a_manual_loop(data):
     np.testing.assert_array_equal(result.test_sizes, [5, 5, 5, 5])
 
 
+def test_gradkit_tensors_are_accepted_and_passed_on_as_arrays(data):
+    from gradkit.autograd import tensor
+
+    X, y = data
+    result = cross_validate(mean_predictor, tensor(X), tensor(y), cv=4, progress=False)
+    np.testing.assert_array_equal(result.scores["score"],
+                                  cross_validate(mean_predictor, X, y, cv=4, progress=False).scores["score"])
+
+
 def test_params_reach_train_eval(data):
     X, y = data
     a = cross_validate(noisy_scores, X, y, cv=2, progress=False, seed=0)
