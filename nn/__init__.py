@@ -17,3 +17,6 @@ from gradkit.nn.activation import ELU, LeakyReLU, LogSoftmax, PReLU, ReLU, Sigmo
 from gradkit.nn.loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, MSELoss,  # noqa: E402
                              NLLLoss)
 from gradkit.nn.training import Callback, EarlyStopping, GradientHealth, History, evaluate, fit  # noqa: E402
+
+# --- scikit-learn estimators (owner: demo helper) ---
+from gradkit.nn.estimator import Classifier, Regressor  # noqa: E402
