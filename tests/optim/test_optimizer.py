@@ -261,8 +261,10 @@ def test_empty_parameter_list() -> None:
 
 def test_single_tensor_instead_of_iterable() -> None:
     """OP-02."""
-    with pytest.raises(TypeError, match="should be an iterable of Tensors or dicts"):
+    with pytest.raises(TypeError, match="should be an iterable of Tensors or dicts, but got a single Tensor"):
         optim.Adam(_param())
+    with pytest.raises(TypeError, match="should be an iterable of Tensors or dicts, but got builtins.float"):
+        optim.SGD(0.5)
 
 
 @pytest.mark.parametrize("params", [lambda p: {p}, lambda p: [{"params": {p}}]], ids=["set", "group-set"])
