@@ -226,10 +226,15 @@ def load(path: str | os.PathLike) -> Any:
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"no checkpoint at {path!r}")
+    with open(path, "rb") as f:
+        magic = f.read(6)
+    if not magic.startswith(b"PK\x03\x04"):  # sniff first: numpy would call any non-zip, non-npy file "pickled"
+        why = ("an empty file" if not magic else "a single .npy array, not a gradkit .npz archive"
+               if magic == b"\x93NUMPY" else "pickled data, which gradkit never loads (unpickling can run code)"
+               if magic[:1] == b"\x80" else "not a zip archive")
+        raise _bad(path, why)
     try:
         with np.load(path, allow_pickle=False) as archive:
-            if not isinstance(archive, np.lib.npyio.NpzFile):
-                raise _bad(path, "a single .npy array, not a gradkit .npz archive")
             if HEADER_KEY not in archive.files:
                 raise _bad(path, f"an .npz archive without the {HEADER_KEY!r} header entry")
             header = json.loads(archive[HEADER_KEY].tobytes().decode("utf-8"))
@@ -252,8 +257,7 @@ def load(path: str | os.PathLike) -> Any:
         raise
     except ValueError as e:
         if "pickle" in str(e).lower() or "object" in str(e).lower():
-            raise CheckpointError(f"{path!r} holds pickled data or object arrays, which gradkit never loads "
-                                  f"(loading them could run code): {e}") from None
+            raise _bad(path, f"it holds object arrays (pickled data), which gradkit never loads: {e}") from None
         raise _bad(path, f"{type(e).__name__}: {e}") from None
     except (OSError, EOFError, KeyError, TypeError, AttributeError, zipfile.BadZipFile, UnicodeDecodeError,
             RecursionError) as e:
