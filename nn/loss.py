@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from gradkit.autograd import grad_mode
 from gradkit.autograd.function import Function
 from gradkit.autograd.ops import log_softmax, where
 from gradkit.autograd.ops.elementwise import const
@@ -63,14 +64,30 @@ def _as_tensor(x: Any, like: Tensor, name: str) -> Tensor:
     arr = np.asarray(x)
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{name} must be a Tensor or numeric array, got {type(x).__name__}")
-    return Tensor._make(arr.astype(like.dtype) if arr.dtype.kind in "biuf" and like.dtype.kind == "f" else arr)
+    return Tensor._make(arr.astype(like.dtype) if like.dtype.kind == "f" else arr)
 
 
-def _same_shape(input: Tensor, target: Tensor, loss: str) -> None:
+def _weight_like(weight: Any, input: Tensor, name: str) -> Tensor:
+    """A loss weight as a Tensor of the input's float dtype (a differentiable cast), so it cannot promote the loss."""
+    w = _as_tensor(weight, input, name)
+    if w.dtype != input.dtype and w.dtype.kind == "f" and input.dtype.kind == "f":
+        w = w.to(input.dtype)
+    return w
+
+
+def _weight_buffer(owner: Module, name: str, value: Any) -> None:
+    """Register a loss module's weight as a buffer (in state_dict, converted by ``.double()``), as PyTorch."""
+    owner.register_buffer(name, value if value is None or isinstance(value, Tensor) else Tensor(value))
+
+
+def _elementwise_target(input: Tensor, target: Any, loss: str) -> Tensor:
+    """The target of an elementwise loss as a Tensor of the input's shape."""
+    target = _as_tensor(target, input, "target")
     # PyTorch only warns and broadcasts; an (N, 1) vs (N,) mix-up silently trains on an N x N loss, so refuse.
     if input.shape != target.shape:
         raise ValueError(f"{loss}: target shape {tuple(target.shape)} differs from input shape "
                          f"{tuple(input.shape)}; reshape one of them (e.g. target.reshape({tuple(input.shape)}))")
+    return target
 
 
 # ---------------------------------------------------------------------------- regression losses
@@ -94,8 +111,7 @@ def mse_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
         5.0
     """
     check_reduction(reduction)
-    target = _as_tensor(target, input, "target")
-    _same_shape(input, target, "mse_loss")
+    target = _elementwise_target(input, target, "mse_loss")
     d = input - target
     return reduce(d * d, reduction)
 
@@ -120,8 +136,7 @@ def l1_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
         2.0
     """
     check_reduction(reduction)
-    target = _as_tensor(target, input, "target")
-    _same_shape(input, target, "l1_loss")
+    target = _elementwise_target(input, target, "l1_loss")
     return reduce((input - target).abs(), reduction)
 
 
@@ -148,8 +163,7 @@ def huber_loss(input: Tensor, target: Any, reduction: str = "mean", delta: float
     check_reduction(reduction)
     if not delta > 0:
         raise ValueError(f"huber_loss: delta must be positive, got {delta}")
-    target = _as_tensor(target, input, "target")
-    _same_shape(input, target, "huber_loss")
+    target = _elementwise_target(input, target, "huber_loss")
     d = input - target
     a = d.abs()
     return reduce(where(a.data < delta, 0.5 * d * d, delta * (a - 0.5 * delta)), reduction)
@@ -216,8 +230,7 @@ def binary_cross_entropy(input: Tensor, target: Any, weight: Any = None, reducti
         [100.0, -0.0]
     """
     check_reduction(reduction)
-    target = _as_tensor(target, input, "target")
-    _same_shape(input, target, "binary_cross_entropy")
+    target = _elementwise_target(input, target, "binary_cross_entropy")
     outside = ~((input.data >= 0) & (input.data <= 1))  # NaN counts as outside
     if outside.any():
         bad = input.data[outside].flat[0]
@@ -225,7 +238,7 @@ def binary_cross_entropy(input: Tensor, target: Any, weight: Any = None, reducti
                          "pass probabilities (apply sigmoid) or use binary_cross_entropy_with_logits on logits")
     loss = BinaryCrossEntropy.apply(input, target)
     if weight is not None:
-        loss = loss * _as_tensor(weight, input, "weight")
+        loss = loss * _weight_like(weight, input, "weight")
     return reduce(loss, reduction)
 
 
@@ -256,16 +269,15 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Any, weight: Any = N
         [1000.0, 0.0]
     """
     check_reduction(reduction)
-    target = _as_tensor(target, input, "target")
-    _same_shape(input, target, "binary_cross_entropy_with_logits")
+    target = _elementwise_target(input, target, "binary_cross_entropy_with_logits")
     sp = softplus(-input, threshold=None)  # -log sigmoid(x), exact at any magnitude
     if pos_weight is None:
         loss = (1 - target) * input + sp
     else:
-        pos_weight = _as_tensor(pos_weight, input, "pos_weight")
+        pos_weight = _weight_like(pos_weight, input, "pos_weight")
         loss = (1 - target) * input + (1 + (pos_weight - 1) * target) * sp
     if weight is not None:
-        loss = loss * _as_tensor(weight, input, "weight")
+        loss = loss * _weight_like(weight, input, "weight")
     return reduce(loss, reduction)
 
 
@@ -294,7 +306,7 @@ def _class_targets(input: Tensor, target: Any, ignore_index: int, loss: str) -> 
 def _class_weight(weight: Any, input: Tensor, loss: str) -> Tensor | None:
     if weight is None:
         return None
-    w = _as_tensor(weight, input, "weight")
+    w = _weight_like(weight, input, "weight")
     n_classes = input.shape[1] if input.ndim >= 2 else input.shape[0]
     if w.shape != (n_classes,):
         raise ValueError(f"{loss}: weight must have shape ({n_classes},) (one per class), got {tuple(w.shape)}")
@@ -369,24 +381,38 @@ def nll_loss(input: Tensor, target: Any, weight: Any = None, ignore_index: int =
 class SoftmaxCrossEntropy(Function):
     """Fused log_softmax + NLL over rows of (M, C) logits with per-row coefficients c (w[t] / W, 0 if ignored).
 
-    l_i = -c_i log softmax(x_i)[t_i];  dl/dx_i = c_i (softmax(x_i) - onehot(t_i)).
+    l_i = -c_i log softmax(x_i)[t_i] (summed over rows when ``reduce``);
+    dl/dx_i = c_i (softmax(x_i) - onehot(t_i)).
+
+    The MLP hot path: a plain backward is one numpy expression on the softmax kept
+    from forward; under ``create_graph`` the same formula runs with gradkit ops.
     """
 
     @staticmethod
-    def forward(ctx: Function, x: Tensor, t: np.ndarray, coef: np.ndarray) -> np.ndarray:
+    def forward(ctx: Function, x: Tensor, t: np.ndarray, coef: np.ndarray, reduce: bool) -> np.ndarray:
         ctx.save_for_backward(x)
-        ctx.t, ctx.coef = t, coef
+        ctx.t, ctx.coef, ctx.reduce = t, coef, reduce
         shifted = x.data - np.max(x.data, axis=1, keepdims=True)
-        lse = np.log(np.sum(np.exp(shifted), axis=1))
-        return (lse - shifted[np.arange(t.shape[0]), t]) * coef
+        e = np.exp(shifted)
+        total = np.sum(e, axis=1, keepdims=True)
+        ctx.probs = e / total
+        losses = (np.log(total[:, 0]) - shifted[np.arange(t.shape[0]), t]) * coef
+        return losses.sum() if reduce else losses
 
     @staticmethod
     def backward(ctx: Function, grad: Tensor) -> tuple:
         x, = ctx.saved_tensors
+        rows = np.arange(ctx.t.shape[0])
+        scale = ctx.coef[:, None]
+        if not grad_mode._enabled:  # plain backward: no graph to record, stay in numpy
+            g = ctx.probs.copy()
+            g[rows, ctx.t] -= 1
+            g *= scale * (grad.data if ctx.reduce else grad.data[:, None])
+            return Tensor._make(g), None, None, None
         onehot = np.zeros(x.shape, dtype=x.dtype)
-        onehot[np.arange(ctx.t.shape[0]), ctx.t] = 1
-        g = grad.reshape(-1, 1) * const(ctx.coef[:, None], x)
-        return g * (x.softmax(1) - const(onehot, x)), None, None
+        onehot[rows, ctx.t] = 1
+        g = (grad if ctx.reduce else grad.reshape(-1, 1)) * const(scale, x)
+        return g * (x.softmax(1) - const(onehot, x)), None, None, None
 
 
 def cross_entropy(input: Tensor, target: Any, weight: Any = None, ignore_index: int = -100,
@@ -441,10 +467,10 @@ def cross_entropy(input: Tensor, target: Any, weight: Any = None, ignore_index: 
         row_w = np.where(keep, row_w, 0).astype(input.dtype, copy=False)
         total = float(row_w.sum())
         if reduction == "mean" and total == 0:
-            return SoftmaxCrossEntropy.apply(rows, safe, row_w).sum() * float("nan")  # all ignored: 0/0
-        coef = row_w / total if reduction == "mean" else row_w
-        loss = SoftmaxCrossEntropy.apply(rows, safe, coef.astype(input.dtype, copy=False))
-        return loss.reshape(t.shape) if reduction == "none" else loss.sum()
+            return SoftmaxCrossEntropy.apply(rows, safe, row_w, True) * float("nan")  # all ignored: 0/0
+        coef = (row_w / total).astype(input.dtype, copy=False) if reduction == "mean" else row_w
+        loss = SoftmaxCrossEntropy.apply(rows, safe, coef, reduction != "none")
+        return loss.reshape(t.shape) if reduction == "none" else loss
     logp = log_softmax(rows, 1)
     per_row, row_w = _nll_rows(logp, flat_t, w, ignore_index)
     total = row_w.sum()
@@ -563,7 +589,7 @@ class BCELoss(_Loss):
 
     def __init__(self, weight: Any = None, reduction: str = "mean") -> None:
         super().__init__(reduction)
-        self.weight = weight
+        _weight_buffer(self, "weight", weight)
 
     def forward(self, input: Tensor, target: Any) -> Tensor:
         return binary_cross_entropy(input, target, self.weight, self.reduction)
@@ -585,7 +611,8 @@ class BCEWithLogitsLoss(_Loss):
 
     def __init__(self, weight: Any = None, reduction: str = "mean", pos_weight: Any = None) -> None:
         super().__init__(reduction)
-        self.weight, self.pos_weight = weight, pos_weight
+        _weight_buffer(self, "weight", weight)
+        _weight_buffer(self, "pos_weight", pos_weight)
 
     def forward(self, input: Tensor, target: Any) -> Tensor:
         return binary_cross_entropy_with_logits(input, target, self.weight, self.reduction, self.pos_weight)
@@ -616,7 +643,8 @@ class CrossEntropyLoss(_Loss):
         super().__init__(reduction)
         if not 0.0 <= label_smoothing <= 1.0:
             raise ValueError(f"CrossEntropyLoss: label_smoothing must be between 0.0 and 1.0, got {label_smoothing}")
-        self.weight, self.ignore_index, self.label_smoothing = weight, ignore_index, label_smoothing
+        _weight_buffer(self, "weight", weight)
+        self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
 
     def forward(self, input: Tensor, target: Any) -> Tensor:
         return cross_entropy(input, target, self.weight, self.ignore_index, self.reduction, self.label_smoothing)
@@ -646,7 +674,8 @@ class NLLLoss(_Loss):
 
     def __init__(self, weight: Any = None, ignore_index: int = -100, reduction: str = "mean") -> None:
         super().__init__(reduction)
-        self.weight, self.ignore_index = weight, ignore_index
+        _weight_buffer(self, "weight", weight)
+        self.ignore_index = ignore_index
 
     def forward(self, input: Tensor, target: Any) -> Tensor:
         return nll_loss(input, target, self.weight, self.ignore_index, self.reduction)

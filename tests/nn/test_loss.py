@@ -252,7 +252,7 @@ def test_fused_cross_entropy_equals_composed_form_with_grads():
     x2 = gk.tensor(X, requires_grad=True)
     t = gk.tensor(T)
     fused = F.cross_entropy(x1, t, gk.tensor(W))
-    assert fused.grad_fn.name != "LogSoftmax"
+    assert fused.grad_fn.name == "SoftmaxCrossEntropy"
     composed = F.nll_loss(F.log_softmax(x2, 1), t, gk.tensor(W))
     np.testing.assert_allclose(fused.data, composed.data, rtol=1e-12)
     fused.backward()
@@ -366,3 +366,18 @@ def test_float32_losses_stay_float32():
 def test_reduce_helper_rejects_unknown_reduction():
     with pytest.raises(ValueError, match="choose one of 'mean', 'sum', 'none'"):
         L.check_reduction("batchmean")
+
+
+def test_loss_weights_are_buffers_and_do_not_promote_the_loss():
+    m = nn.CrossEntropyLoss(weight=[1.0, 2.0, 1.0, 0.5])
+    assert list(m.state_dict()) == ["weight"] and m.weight.dtype == np.float32
+    assert list(nn.BCEWithLogitsLoss(pos_weight=W).state_dict()) == ["pos_weight"]
+    assert list(nn.NLLLoss().state_dict()) == []
+    x = gk.tensor(X.astype(np.float32), requires_grad=True)
+    w64 = gk.tensor(W)  # float64 weights with float32 logits: loss and grads stay float32
+    for loss in (F.cross_entropy(x, gk.tensor(T), w64), F.cross_entropy(x, gk.tensor(T), w64, label_smoothing=0.1),
+                 F.binary_cross_entropy_with_logits(x, B, w64, pos_weight=w64)):
+        assert loss.dtype == np.float32
+        x.grad = None
+        loss.backward()
+        assert x.grad.dtype == np.float32
