@@ -82,7 +82,7 @@ label_pairs = st.integers(1, 25).flatmap(lambda n: st.tuples(
     st.sampled_from(["int", "str", "bool"])))
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=10, deadline=None)
 @given(label_pairs)
 def test_metrics_equal_sklearn_on_random_labels(pair):
     t, p, kind = pair
@@ -94,7 +94,7 @@ def test_metrics_equal_sklearn_on_random_labels(pair):
     assert_matches_sklearn(y_true, y_pred)
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=10, deadline=None)
 @given(label_pairs, st.data())
 def test_metrics_equal_sklearn_with_labels_argument(pair, data):
     t, p, _ = pair
