@@ -344,3 +344,23 @@ def test_fit_argument_errors():
     with pytest.raises(ValueError, match="train_loader yielded no batches"):
         nn.fit(model, nn.MSELoss(), opt, [], progress=False)
     assert len(nn.fit(model, nn.MSELoss(), opt, data, epochs=0)) == 0
+
+
+def test_fit_keeps_no_graph_alive_between_batches():
+    import weakref
+    refs = []
+
+    def loss_fn(out, y):
+        loss = nn.functional.mse_loss(out, y)
+        refs.append(weakref.ref(loss))
+        return loss
+
+    class CheckFreed(nn.Callback):
+        def on_batch_end(self, batch, logs):
+            assert refs[-1]() is None  # fit dropped the loss tensor (and with it the batch's graph)
+
+    model = nn.Linear(1, 1).double()
+    batches = [(np.ones((2, 1)), np.ones((2, 1)))] * 3
+    h = nn.fit(model, loss_fn, SGD(model.parameters(), lr=0.1), batches, epochs=2, callbacks=[CheckFreed()],
+               progress=False)
+    assert len(refs) == 6 and all(r() is None for r in refs) and len(h) == 2
