@@ -29,7 +29,7 @@ Example:
     >>> y = gk.tensor(-3.0, requires_grad=True, name="y")
     >>> z = gk.tensor(4.0, requires_grad=True, name="z")
     >>> f = (x + y) * z
-    >>> f.backward()
+    >>> f.backward(retain_graph=True)  # keeps x + y alive, so its shape can be shown
     >>> print(graph_text(f, show_grad=True))
     [n0] Mul  () float32  (output)
     ├── [n1] Add  () float32
