@@ -99,3 +99,18 @@ def test_linear_rejects_bad_sizes_and_identity_passes_through():
         nn.Linear(-1, 2)
     x = gk.autograd.randn(2, 2)
     assert nn.Identity(3, foo=1)(x) is x
+
+
+def test_linear_gradients_hold_for_any_batch_shape():
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    @given(batch=st.lists(st.integers(1, 3), min_size=0, max_size=2), n_in=st.integers(1, 3),
+           n_out=st.integers(1, 3), seed=st.integers(0, 2 ** 16))
+    def check(batch, n_in, n_out, seed):
+        rng = np.random.default_rng(seed)
+        x, w, b = _t64(rng, *batch, n_in), _t64(rng, n_out, n_in), _t64(rng, n_out)
+        assert F.linear(x, w, b).shape == tuple(batch) + (n_out,)
+        assert gradcheck(F.linear, (x, w, b))
+
+    check()

@@ -139,7 +139,7 @@ def test_assigning_wrong_types_to_registered_names_raises():
     with pytest.raises(TypeError, match="buffer 'running_mean'"):
         bn.running_mean = [0.0, 0.0]
     with pytest.raises(AttributeError, match="'Linear' object has no attribute 'nope'"):
-        m.nope
+        _ = m.nope
 
 
 def test_register_buffer_and_persistence():
@@ -281,3 +281,14 @@ def test_double_converts_parameters_and_buffers_in_place():
     m.double()
     assert m[0].weight is w and w.dtype == np.float64
     assert m[1].running_var.dtype == np.float64 and m[1].num_batches_tracked.dtype == np.int64
+
+
+def test_parameter_is_a_trainable_tensor():
+    p = nn.Parameter([1.0, 2.0])
+    assert isinstance(p, Tensor) and p.requires_grad and p.is_leaf and p.dtype == np.float32
+    assert repr(p).startswith("Parameter containing:\ntensor(")
+    assert not nn.Parameter([1.0], requires_grad=False).requires_grad
+    with pytest.raises(RuntimeError, match="only floating point"):
+        nn.Parameter(np.arange(3))
+    q = copy.deepcopy(p)
+    assert isinstance(q, nn.Parameter) and q.requires_grad and q.data is not p.data

@@ -26,7 +26,7 @@ def test_l1_l2_values_and_gradients():
 
 def test_penalty_accepts_module_and_rejects_empty_or_wrong():
     model = nn.Linear(3, 2)
-    expected = float((model.weight.data.astype(np.float64) ** 2).sum() + (model.bias.data.astype(np.float64) ** 2).sum())
+    expected = sum(float((p.data.astype(np.float64) ** 2).sum()) for p in (model.weight, model.bias))
     np.testing.assert_allclose(nn.l2_penalty(model).item(), expected, rtol=1e-5)
     gen = model.parameters()
     list(gen)
