@@ -296,12 +296,16 @@ class Tensor:
         if out.data.shape != self.data.shape:
             raise RuntimeError(f"output with shape {self.data.shape} doesn't match the broadcast shape {out.data.shape}")
         node = out.grad_fn
-        if node is not None and node._saved is not None and any(t is self for t in node._saved):
-            # the op itself needs self's old values (``b *= w``: dw = old b): save a snapshot instead
+        if node is not None:
+            # self becomes the node's output, so the node refers to self's old values through a copy:
+            # as an input, self would form a self <-> node cycle (freed only by gc), and as a saved
+            # tensor it would hold the new values (``b *= w`` needs the old b for dw)
             old = Tensor._make(self.data.copy(), self._requires_grad)
             old.grad_fn = self.grad_fn
-            node._saved_versions = tuple(0 if t is self else v for t, v in zip(node._saved, node._saved_versions))
-            node._saved = tuple(old if t is self else t for t in node._saved)
+            node.inputs = tuple(old if a is self else a for a in node.inputs)
+            if node._saved is not None and any(t is self for t in node._saved):
+                node._saved_versions = tuple(0 if t is self else v for t, v in zip(node._saved, node._saved_versions))
+                node._saved = tuple(old if t is self else t for t in node._saved)
         self.data[...] = out.data
         self._version += 1
         if out.grad_fn is not None:  # rebase: self now stands for the op's output
