@@ -285,6 +285,15 @@ def test_graph_without_backward_is_freed_when_output_dropped(gc_off):
     assert r() is None
 
 
+def test_inplace_op_in_graph_leaves_no_reference_cycle(gc_off):
+    x = leaf(np.ones(1000))
+    h = x * 2
+    h += 1  # h becomes the Add node's output while being its input
+    node, tensor = weakref.ref(h.grad_fn), weakref.ref(h)
+    del h
+    assert node() is None and tensor() is None
+
+
 def test_leaf_grads_never_alias_each_other_or_the_upstream_gradient():
     a, b = leaf([1.0, 2.0]), leaf([3.0, 4.0])
     seed = gk.tensor([1.0, 1.0], dtype="float64")
