@@ -265,7 +265,8 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Any, weight: Any = N
 
     Example:
         >>> import gradkit as gk
-        >>> binary_cross_entropy_with_logits(gk.tensor([1000.0, -1000.0]), gk.tensor([0.0, 0.0]), reduction="none").tolist()
+        >>> x, y = gk.tensor([1000.0, -1000.0]), gk.tensor([0.0, 0.0])
+        >>> binary_cross_entropy_with_logits(x, y, reduction="none").tolist()
         [1000.0, 0.0]
     """
     check_reduction(reduction)

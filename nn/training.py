@@ -52,7 +52,10 @@ def _figure(what: str) -> Any:
 
 
 def _progress_bar(loader: Iterable, epoch: int, epochs: int) -> Any:
-    """A tqdm bar sized for ``loader`` (advanced by hand, so it stays open for the validation results), or None when tqdm is missing (with a warning naming the extra)."""
+    """A tqdm bar sized for ``loader``, or None when tqdm is missing (with a warning naming the extra).
+
+    The bar is advanced by hand, so it stays open to show the validation results.
+    """
     try:
         from tqdm import tqdm
     except ImportError:
@@ -594,6 +597,7 @@ def fit(model: Module, loss_fn: Callable[[Any, Any], Tensor], optimizer: Any, tr
     for cb in callbacks:
         cb.set_context(model, optimizer, history)
     logs: dict[str, float] = {}
+    bar = None
     for cb in callbacks:
         cb.on_train_begin({})
     try:
@@ -649,6 +653,8 @@ def fit(model: Module, loss_fn: Callable[[Any, Any], Tensor], optimizer: Any, tr
             if any(cb.stop_training for cb in callbacks):
                 break
     finally:
+        if bar is not None:  # closing twice is harmless; this one is for an exception mid-epoch
+            bar.close()
         model.train()
         for cb in callbacks:
             cb.on_train_end(logs)
