@@ -381,3 +381,8 @@ def test_loss_weights_are_buffers_and_do_not_promote_the_loss():
         x.grad = None
         loss.backward()
         assert x.grad.dtype == np.float32
+
+
+def test_nll_all_ignored_mean_is_nan():
+    assert np.isnan(F.nll_loss(gk.tensor(X[:2]), gk.tensor([-100, -100])).item())
+    assert np.isnan(F.cross_entropy(gk.tensor(X[:2]), gk.tensor([-100, -100]), label_smoothing=0.1).item())

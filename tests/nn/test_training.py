@@ -364,3 +364,12 @@ def test_fit_keeps_no_graph_alive_between_batches():
     h = nn.fit(model, loss_fn, SGD(model.parameters(), lr=0.1), batches, epochs=2, callbacks=[CheckFreed()],
                progress=False)
     assert len(refs) == 6 and all(r() is None for r in refs) and len(h) == 2
+
+
+def test_progress_without_tqdm_warns_with_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "tqdm", None)
+    monkeypatch.setattr(sys, "stderr", FakeTerminal())
+    model = Scalar()
+    with pytest.warns(UserWarning, match=r"pip install 'gradkit\[progress\]'"):
+        h = nn.fit(model, nn.MSELoss(), SGD(model.parameters(), lr=0.1), [(np.ones((1, 1)), np.ones((1, 1)))])
+    assert len(h) == 1  # training still runs, without a bar
