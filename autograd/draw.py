@@ -77,7 +77,7 @@ def format_array(a: Any) -> str:
     Example:
         >>> import numpy as np
         >>> format_array(np.float32(0.1)), format_array(np.arange(3.0))
-        ('0.1', '[0., 1., 2.]')
+        ('0.1', '[0, 1, 2]')
         >>> format_array(np.arange(100.0))
         'mean=49.5 std=28.87 min=0 max=99'
     """
@@ -86,6 +86,8 @@ def format_array(a: Any) -> str:
         return str(a.reshape(-1)[0])
     if a.size == 0:
         return "[]"
+    if a.ndim == 1 and a.size <= SMALL_ARRAY and a.dtype.kind in "biuf":  # fast path (array2string is slow)
+        return "[" + ", ".join(format(v, ".4g") if a.dtype.kind == "f" else str(v) for v in a.tolist()) + "]"
     if a.size <= SMALL_ARRAY:
         return np.array2string(a, precision=4, separator=", ", threshold=SMALL_ARRAY, edgeitems=3,
                                max_line_width=60)

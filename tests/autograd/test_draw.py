@@ -382,7 +382,9 @@ def test_bad_outputs_and_format():
 
 def test_format_array():
     assert format_array(np.float32(0.1)) == "0.1" and format_array(np.array([[-2.0]])) == "-2.0"
-    assert format_array(np.array([1.0, 2.5])) == "[1. , 2.5]"
+    assert format_array(np.array([1.0, 2.5, -1 / 3])) == "[1, 2.5, -0.3333]"
+    assert format_array(np.array([[1.0, 2.0], [3.0, 4.0]])) == "[[1., 2.],\n [3., 4.]]"
+    assert format_array(np.array([True, False])) == "[True, False]"
     a = np.random.default_rng(0).normal(size=(10, 10))
     assert format_array(a) == f"mean={a.mean():.4g} std={a.std():.4g} min={a.min():.4g} max={a.max():.4g}"
     b = a.copy()
