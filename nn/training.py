@@ -630,7 +630,9 @@ def fit(model: Module, loss_fn: Callable[[Any, Any], Tensor], optimizer: Any, tr
                     bar.set_postfix(loss=f"{total / count:.4g}", refresh=False)
                     bar.update(1)
             if count == 0:
-                raise ValueError("fit: train_loader yielded no batches")
+                hint = (" (an iterator or generator is used up after one pass: pass a list or a DataLoader)"
+                        if epoch > 0 else "")
+                raise ValueError(f"fit: train_loader yielded no batches in epoch {epoch}{hint}")
             logs = {"train_loss": total / count, **_metric_values(metrics, y_true, y_pred, "")}
             if val_loader is not None:
                 result = evaluate(model, loss_fn, val_loader, metrics)

@@ -341,8 +341,10 @@ def test_fit_argument_errors():
         nn.fit(model, nn.MSELoss(), object(), data)
     with pytest.raises(TypeError, match=r"train_loader must yield \(x, y\) pairs, got tuple of length 3"):
         nn.fit(model, nn.MSELoss(), opt, [(1, 2, 3)], progress=False)
-    with pytest.raises(ValueError, match="train_loader yielded no batches"):
+    with pytest.raises(ValueError, match="train_loader yielded no batches in epoch 0"):
         nn.fit(model, nn.MSELoss(), opt, [], progress=False)
+    with pytest.raises(ValueError, match="no batches in epoch 1 .*used up after one pass"):
+        nn.fit(model, nn.MSELoss(), opt, iter(data), epochs=2, progress=False)
     assert len(nn.fit(model, nn.MSELoss(), opt, data, epochs=0)) == 0
 
 
