@@ -55,6 +55,12 @@ class Module:
     Calling a module runs ``forward`` inside an autograd scope labelled like
     ``Linear(64→10)``, so graph drawings box each module call.
 
+    Note:
+        Only attributes holding a Parameter, a Module or a registered buffer are
+        registered. Sub-modules kept in a plain Python list or dict are NOT (their
+        parameters are missing from ``parameters()``, optimizers and ``state_dict()``):
+        use ``nn.ModuleList``, ``nn.ModuleDict`` or ``nn.Sequential``.
+
     Example:
         >>> import gradkit as gk
         >>> from gradkit import nn
@@ -139,11 +145,18 @@ class Module:
             d[key].pop(name, None)
         d["_non_persistent_buffers"].discard(name)
 
-    def __getattr__(self, name: str) -> Any:  # only called when normal lookup fails
+    def __getattr__(self, name: str) -> Any:  # only called when normal lookup fails (hot: self.weight)
         d = self.__dict__
-        for key in ("_parameters", "_buffers", "_modules"):
-            if key in d and name in d[key]:
-                return d[key][name]
+        params = d.get("_parameters")
+        if params is not None:
+            if name in params:
+                return params[name]
+            buffers = d["_buffers"]
+            if name in buffers:
+                return buffers[name]
+            modules = d["_modules"]
+            if name in modules:
+                return modules[name]
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     def __delattr__(self, name: str) -> None:

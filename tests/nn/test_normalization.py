@@ -191,3 +191,15 @@ def test_layer_norm_gradchecks_and_errors():
     with pytest.raises(ValueError, match="normalized_shape must be"):
         nn.LayerNorm(0)
     assert nn.LayerNorm(4, elementwise_affine=False).weight is None
+
+
+def test_reset_running_stats_and_parameters():
+    bn = nn.BatchNorm1d(3)
+    bn(gk.autograd.randn(8, 3) * 5 + 2)
+    bn.weight.data[:] = 3.0
+    bn.reset_parameters()
+    assert np.all(bn.running_mean.data == 0) and np.all(bn.running_var.data == 1)
+    assert int(bn.num_batches_tracked.item()) == 0
+    assert np.all(bn.weight.data == 1) and np.all(bn.bias.data == 0)
+    no_bias = nn.BatchNorm1d(3, bias=False)
+    assert no_bias.bias is None and "bias=False" in repr(no_bias)
