@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from gradkit.autograd.dtypes import get_default_dtype
 from gradkit.autograd.function import Function
 from gradkit.autograd.ops import log_softmax, relu, sigmoid, softmax, tanh, where
 from gradkit.autograd.tensor import Tensor
@@ -210,6 +211,11 @@ class LeakyReLU(Module):
         return f"negative_slope={self.negative_slope}"
 
 
+def _float_dtype(dtype: object) -> np.dtype:
+    """``dtype`` as a numpy dtype, gradkit's default float dtype when None."""
+    return np.dtype(get_default_dtype() if dtype is None else dtype)
+
+
 class PReLU(Module):
     """Applies :func:`prelu` with learnable slopes: ``x`` if x > 0 else ``a * x``.
 
@@ -248,11 +254,6 @@ class PReLU(Module):
 
     def extra_repr(self) -> str:
         return f"num_parameters={self.num_parameters}"
-
-
-def _float_dtype(dtype: object) -> np.dtype:
-    from gradkit.autograd.dtypes import get_default_dtype
-    return np.dtype(get_default_dtype() if dtype is None else dtype)
 
 
 class ELU(Module):
