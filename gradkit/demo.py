@@ -64,8 +64,8 @@ class DemoSettings:
     """
 
     grid: dict = field(default_factory=lambda: {"hidden": [64, 128], "weight_decay": [0.0, 1e-3],
-                                                "lr": [1e-3, 3e-3]})
-    epochs: int = 30
+                                                "lr": [2e-3, 5e-3]})
+    epochs: int = 20
     batch_size: int = 64
     n_splits: int = 5
     test_size: float = 0.2

@@ -25,8 +25,10 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
 import numbers
+import sys
 import warnings
 from typing import Any, Callable, Iterator
 
@@ -49,6 +51,21 @@ __all__ = ["Classifier", "Regressor", "NotFittedError", "mlp"]
 
 class NotFittedError(ValueError, AttributeError):
     """``predict``/``score`` called before ``fit`` (both a ValueError and an AttributeError, as scikit-learn's)."""
+
+
+@functools.cache
+def _not_fitted_class(sklearn_error: type | None) -> type[NotFittedError]:
+    """NotFittedError, also a subclass of scikit-learn's when scikit-learn is loaded (its checks catch that one)."""
+    if sklearn_error is None:
+        return NotFittedError
+    return type("NotFittedError", (NotFittedError, sklearn_error), {"__module__": __name__})
+
+
+def _not_fitted(owner: str) -> NotFittedError:
+    sklearn_exceptions = sys.modules.get("sklearn.exceptions")  # never imported here: only used if already loaded
+    cls = _not_fitted_class(getattr(sklearn_exceptions, "NotFittedError", None))
+    return cls(f"This {owner} instance is not fitted yet. Call 'fit' with appropriate arguments before using "
+               "this estimator.")
 
 
 def mlp(n_features: int, n_outputs: int, hidden_sizes: tuple[int, ...] = (100,), dropout: float = 0.0) -> Sequential:
@@ -105,24 +122,28 @@ class _Minibatches:
 
 # ---------------------------------------------------------------------------------------------------- input checks
 def _check_X(X: Any, owner: str) -> NDArray:
-    """``X`` as a 2-D finite float32 array, with scikit-learn's wording for every refusal."""
+    """``X`` as a 2-D finite float64 array, with scikit-learn's wording for every refusal."""
     if X is None:
         raise ValueError(f"{owner} needs X, a 2D array of shape (n_samples, n_features), got None")
+    scipy_sparse = sys.modules.get("scipy.sparse")  # a sparse matrix can only exist if scipy is loaded
+    if scipy_sparse is not None and scipy_sparse.issparse(X):
+        raise TypeError(f"Sparse data was passed to {owner} ({type(X).__name__}), but dense data is required: "
+                        "use X.toarray() to convert to a dense numpy array.")
     arr = np.asarray(X)
     if np.iscomplexobj(arr):
         raise ValueError("Complex data not supported: X has a complex dtype")
-    arr = arr.astype(np.float32)  # TypeError for non-numeric objects ("float() argument must be a string or ...")
+    arr = arr.astype(np.float64)  # TypeError for non-numeric objects ("float() argument must be a string or ...")
     if arr.ndim != 2:
         raise ValueError(f"Expected 2D array, got {arr.ndim}D array instead: X of shape {arr.shape}. Reshape your "
                          "data either using array.reshape(-1, 1) if your data has a single feature or "
                          "array.reshape(1, -1) if it contains a single sample.")
-    if arr.shape[0] == 0 or arr.shape[1] == 0:
-        raise ValueError(f"Found array with {arr.shape[0]} sample(s) and {arr.shape[1]} feature(s) (shape "
-                         f"{arr.shape}) while a minimum of 1 is required.")
+    for axis, what in ((0, "sample"), (1, "feature")):
+        if arr.shape[axis] == 0:
+            raise ValueError(f"Found array with 0 {what}(s) (shape={arr.shape}) while a minimum of 1 is required.")
     if np.isnan(arr).any():
         raise ValueError("Input X contains NaN.")
     if not np.isfinite(arr).all():
-        raise ValueError("Input X contains infinity or a value too large for dtype('float32').")
+        raise ValueError("Input X contains infinity or a value too large for dtype('float64').")
     return arr
 
 
@@ -252,7 +273,7 @@ class _Estimator:
 
     def _train(self, X: NDArray, target: NDArray, n_outputs: int, default_loss: Callable[[], Module]) -> None:
         with _seeded(self.seed):
-            model = self._build(X.shape[1], n_outputs)
+            model = self._build(X.shape[1], n_outputs).double()  # float64 like scikit-learn's estimators
             loss_fn = (self.loss or default_loss)()
             self.history_ = fit_loop(model, loss_fn, self._make_optimizer(model),
                                      _Minibatches(X, target, int(self.batch_size)), epochs=int(self.epochs),
@@ -265,8 +286,7 @@ class _Estimator:
     def _forward(self, X: Any) -> NDArray:
         """Network outputs for ``X`` in eval mode, without a graph."""
         if not self.__sklearn_is_fitted__():
-            raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
-                                 "appropriate arguments before using this estimator.")
+            raise _not_fitted(type(self).__name__)
         arr = _check_X(X, type(self).__name__)
         if arr.shape[1] != self.n_features_in_:
             raise ValueError(f"X has {arr.shape[1]} features, but {type(self).__name__} is expecting "
@@ -347,15 +367,20 @@ class Classifier(_Estimator):
         self._train(arr, encoded.astype(np.int64), len(classes), CrossEntropyLoss)
         return self
 
+    def predict_log_proba(self, X: Any) -> NDArray:
+        """Log class probabilities (a stable log-softmax of the logits), shape (n_samples, n_classes)."""
+        logits = self._forward(X)
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
     def predict_proba(self, X: Any) -> NDArray:
         """Class probabilities, shape (n_samples, n_classes), columns in the order of ``classes_``."""
-        logits = self._forward(X)
-        shifted = np.exp(logits - logits.max(axis=1, keepdims=True))  # stable softmax
-        return shifted / shifted.sum(axis=1, keepdims=True)
+        return np.exp(self.predict_log_proba(X))
 
     def predict(self, X: Any) -> NDArray:
         """The most probable class of each sample (labels from ``classes_``)."""
-        return self.classes_[self._forward(X).argmax(axis=1)]
+        best = self._forward(X).argmax(axis=1)  # first, so an unfitted estimator raises NotFittedError
+        return self.classes_[best]
 
     def score(self, X: Any, y: Any) -> float:
         """Accuracy of ``predict(X)`` against ``y``."""
@@ -393,7 +418,7 @@ class Regressor(_Estimator):
         target = _check_y(y, len(arr), type(self).__name__)
         if target.ndim > 2:
             raise ValueError(f"y should be 1d or 2d (n_samples, n_outputs), got an array of shape {target.shape}")
-        target = target.astype(np.float32)
+        target = target.astype(np.float64)
         if not np.isfinite(target).all():
             raise ValueError("Input y contains NaN or infinity.")
         self._one_output = target.ndim == 1
