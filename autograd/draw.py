@@ -41,12 +41,13 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import numpy as np
 
 from gradkit.autograd import engine, grad_mode
-from gradkit.autograd.function import Function, raise_released
+from gradkit.autograd.function import Function
 from gradkit.autograd.tensor import Tensor
 
 DEFAULT_MAX_NODES = 400          # more than this and a picture stops teaching anything
@@ -110,9 +111,8 @@ def format_array(a: Any) -> str:
 def _nonfinite(a: np.ndarray | None) -> bool:
     if a is None or a.dtype.kind not in "fc":
         return False
-    if a.size == 1:  # the common case in lecture graphs, without numpy's per-call overhead
-        v = a.reshape(-1)[0]
-        return v != v or v in (np.inf, -np.inf)
+    if a.size == 1 and a.dtype.kind == "f":  # the common case in lecture graphs, without numpy's call overhead
+        return not math.isfinite(a.reshape(-1)[0])
     return not np.isfinite(a).all()
 
 
@@ -154,7 +154,7 @@ def _short(text: str, limit: int = 80) -> str:
 class _Item:
     """One drawn node, as strings only (no reference to the graph survives the walk)."""
 
-    __slots__ = ("id", "kind", "title", "attrs", "meta", "data", "grad", "output", "bad", "rms", "scope", "op")
+    __slots__ = ("attrs", "bad", "data", "grad", "id", "kind", "meta", "op", "output", "rms", "scope", "title")
 
     def __init__(self, id: str, kind: str, title: str) -> None:
         self.id, self.kind, self.title = id, kind, title
@@ -344,7 +344,7 @@ def _assign_scopes(model: _Model, scopes: dict[int, tuple], objs: list) -> None:
         if id(owner) not in owned:
             try:
                 owned[id(owner)] = {id(p) for p in owner.parameters()}
-            except Exception:  # an owner without a usable parameters(): it owns nothing
+            except (TypeError, AttributeError):  # an owner without a usable parameters(): it owns nothing
                 owned[id(owner)] = set()
         return id(leaf) in owned[id(owner)]
 
@@ -394,7 +394,8 @@ def _collapse(model: _Model) -> tuple[list[tuple[int, _Item]], list[tuple[int, i
             node.scope = group[0].scope[:-1]
             n_ops = sum(m.kind == "op" for m in group)
             node.attrs = f"{n_ops} op{'s' * (n_ops != 1)}"
-            node.meta = "\n".join(f"{m.title} {m.meta}".strip() for m in group if m.kind == "param")
+            node.meta = "\n".join(f"{m.title} {m.meta}".strip() + ("" if m.rms is None else f" rms(grad)={m.rms:.3g}")
+                                  for m in group if m.kind == "param")
             node.output = any(m.output for m in group)
             node.bad = next((m.bad for m in group if m.bad), "")
             rms = [m.rms for m in group if m.rms is not None]
@@ -499,7 +500,7 @@ def _drawing_class() -> type:
     class GraphDrawing(graphviz.Digraph):
         """A ``graphviz.Digraph`` (displays inline in Jupyter) with a clear error when Graphviz is missing."""
 
-        def pipe(self, format: str | None = None, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+        def pipe(self, format: str | None = None, *args: Any, **kwargs: Any) -> Any:
             try:
                 return super().pipe(format, *args, **kwargs)
             except graphviz.ExecutableNotFound as e:
@@ -646,7 +647,7 @@ ELEMENTWISE_OPS = frozenset({"Add", "Sub", "Mul", "Div", "Neg", "Pow", "Exp", "L
 class TraceSend:
     """One gradient sent by a backward step: to which input, how much, and the local derivative."""
 
-    __slots__ = ("arg", "target", "source", "grad", "local")
+    __slots__ = ("arg", "grad", "local", "source", "target")
 
     def __init__(self, arg: int, target: str, source: int, grad: np.ndarray | None,
                  local: np.ndarray | None) -> None:
@@ -663,7 +664,7 @@ class TraceSend:
 class TraceStep:
     """One node run by the backward engine: its upstream gradient and what it sent to each input."""
 
-    __slots__ = ("step", "item", "node", "op", "upstream", "sends")
+    __slots__ = ("item", "node", "op", "sends", "step", "upstream")
 
     def __init__(self, step: int, item: int, node: str, op: str, upstream: np.ndarray | None) -> None:
         self.step = step          # 1-based position in the engine's order
@@ -688,7 +689,8 @@ class BackwardTrace:
     def __init__(self, model: _Model, steps: list[TraceStep], leaf_grads: dict[str, np.ndarray],
                  rankdir: str, modules: str | None) -> None:
         self.steps, self.leaf_grads = steps, leaf_grads
-        self._model, self._rankdir, self._modules = model, rankdir, modules
+        self._model, self._rankdir = model, rankdir
+        self._modules = "cluster" if modules == "collapse" else modules  # frames label edges inside modules
 
     def __len__(self) -> int:
         return len(self.steps)

@@ -20,8 +20,8 @@ from gradkit.autograd.function import Function
 from gradkit.autograd.scope import named_scope
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz `dot` program not installed")
-NODE = re.compile(r"^\s*(n\d+|more) \[(.*)\]$", re.M)
-EDGE = re.compile(r"^\s*(n\d+|more) -> (n\d+)", re.M)
+NODE = re.compile(r"^\s*(n\d+|more) \[(.*)\]$", re.MULTILINE)
+EDGE = re.compile(r"^\s*(n\d+|more) -> (n\d+)", re.MULTILINE)
 
 
 # ------------------------------------------------------------------------------------------------ helpers
@@ -86,7 +86,7 @@ def scoped_mlp(seed: int = 0):
 
 # ------------------------------------------------------------------------------------------------ lecture graph
 def test_lecture_graph_nodes_edges_and_labels():
-    x, y, z, f = lecture()
+    *_, f = lecture()
     src = draw_graph(f).source
     assert len(nodes(src)) == 5 and len(edges(src)) == 4  # Mul, Add, x, y, z; x,y->Add, Add,z->Mul
     mul, add = node_with(src, "<B>Mul</B>"), node_with(src, "<B>Add</B>")
@@ -109,7 +109,7 @@ def test_lecture_graph_values_and_grads_on_request():
 
 
 def test_roles_are_visually_distinct():
-    x, y, z, f = lecture()
+    *_, f = lecture()
     c = ag.tensor(2.0, name="c")  # a leaf that does not require grad
     out = f * c
     out.name = "out"
@@ -124,7 +124,7 @@ def test_roles_are_visually_distinct():
 
 
 def test_names_from_params_override_tensor_names_and_accept_named_parameters_iterators():
-    x, y, z, f = lecture()
+    x, y, _, f = lecture()
     src = draw_graph(f, params={"first": x, "second": y}).source
     assert "<B>first</B>" in src and "<B>second</B>" in src and "<B>z</B>" in src and "<B>x</B>" not in src
     src2 = draw_graph(f, params=iter([("first", x), ("second", y)])).source
@@ -259,7 +259,7 @@ def test_svg_has_one_node_per_dot_node(build, tmp_path):
 
 # ------------------------------------------------------------------------------------------------ graph_text
 def test_graph_text_tree_and_dot_without_graphviz():
-    x, y, z, f = lecture()
+    *_, f = lecture()
     text = graph_text(f)
     assert text.splitlines()[0].startswith("[n0] Mul") and "(output)" in text
     assert all(f"] {n}  () float32" in text for n in "xyz")
@@ -322,7 +322,7 @@ def test_trace_values_match_torch_and_chain_rule_locals():
 
 
 def test_trace_table_and_frames_for_the_lecture_graph():
-    x, y, z, f = lecture()
+    *_, f = lecture()
     trace = trace_backward(f)
     assert isinstance(trace, BackwardTrace) and len(trace) == 2
     table = str(trace)
@@ -344,7 +344,7 @@ def test_trace_table_and_frames_for_the_lecture_graph():
 
 
 def test_trace_errors():
-    x, y, z, f = lecture()
+    x, _, _, f = lecture()
     f.backward()
     with pytest.raises(RuntimeError, match="retain_graph=True"):
         trace_backward(f)
@@ -365,7 +365,7 @@ def test_trace_errors():
     ({"params": {"w": 1.0}}, TypeError, ["'w'", "float"]),
 ])
 def test_bad_options(kwargs, exc, words):
-    x, y, z, f = lecture()
+    *_, f = lecture()
     with pytest.raises(exc) as e:
         draw_graph(f, **kwargs)
     assert all(w in str(e.value) for w in words)
@@ -416,7 +416,7 @@ def test_vz01_import_and_text_work_without_graphviz(monkeypatch):
 
 def test_vz01_missing_dot_program_says_how_to_install(monkeypatch, tmp_path):
     pytest.importorskip("graphviz")
-    x, y, z, f = lecture()
+    *_, f = lecture()
     g = draw_graph(f)
     monkeypatch.setenv("PATH", str(tmp_path))  # no `dot` on PATH
     for call in (lambda: g.render(tmp_path / "g", format="svg"), lambda: g.pipe(format="png")):
@@ -438,7 +438,7 @@ def test_vz02_labels_are_escaped():
         y = (t * 2).sum()
     src = draw_graph(y, params={NASTY + "2": t}).source
     assert f"<B>{draw._html(NASTY + '2')}</B>" in src and f"label=<{draw._html(NASTY)}>" in src
-    for label in re.findall(r"label=<(.*?)>(?: |$)", src, re.M):  # only our own tags inside labels
+    for label in re.findall(r"label=<(.*?)>(?: |$)", src, re.MULTILINE):  # only our own tags inside labels
         assert set(re.findall(r"</?([A-Za-z]+)", label)) <= {"B", "BR"}
     assert '"e"' not in src and "\n\t" + "g&h" not in src
 
@@ -534,6 +534,6 @@ def test_vz06_same_graph_same_dot_text():
     first, second = build(1), build(1)
     assert first == second
     assert sorted(int(i[1:]) for i in nodes(first)) == list(range(len(nodes(first))))  # ids by walk order
-    x, y, z, f = lecture()
+    *_, f = lecture()
     assert draw_graph(f).source == draw_graph(f).source
     assert trace_backward(f).frame(1).source == trace_backward(f).frame(1).source
