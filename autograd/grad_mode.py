@@ -39,12 +39,13 @@ class _GradModeContext:
 
     def __enter__(self) -> None:
         global _enabled
-        self._prev = _enabled
+        # a stack, not one attribute: the same instance may be entered again while open
+        self.__dict__.setdefault("_prevs", []).append(_enabled)
         _enabled = self._mode
 
     def __exit__(self, *exc: object) -> None:
         global _enabled
-        _enabled = self._prev
+        _enabled = self._prevs.pop()
 
     def __call__(self, fn: F) -> F:
         mode = self._mode
