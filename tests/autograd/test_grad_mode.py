@@ -31,6 +31,7 @@ def test_no_grad_builds_no_graph():
         z = CountingForward.apply(x)
     for t in (y, z):
         assert t.grad_fn is None and not t.requires_grad and t.is_leaf
+    assert CountingForward.recorded[-1]() is None  # the would-be node was not kept by anything
     assert x.requires_grad  # the leaf itself is unchanged
 
 
@@ -99,13 +100,15 @@ def test_decorator_form_and_restoration_after_exception():
 
 def test_one_instance_reused_and_nested_keeps_its_own_states():
     guard = no_grad()
+    set_grad_enabled(False)
     with guard:
         with enable_grad():
-            with guard:  # re-entering the same object must not lose the outer saved state
+            with guard:  # re-entered from a different state than the first time
                 assert not is_grad_enabled()
             assert is_grad_enabled()
         assert not is_grad_enabled()
-    assert is_grad_enabled()
+    assert not is_grad_enabled()  # the state before the outer block, not the inner one
+    set_grad_enabled(True)
 
 
 def test_set_grad_enabled_toggles_globally():
