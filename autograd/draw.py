@@ -154,7 +154,7 @@ def _short(text: str, limit: int = 80) -> str:
 class _Item:
     """One drawn node, as strings only (no reference to the graph survives the walk)."""
 
-    __slots__ = ("attrs", "bad", "data", "grad", "id", "kind", "meta", "op", "output", "rms", "scope", "title")
+    __slots__ = ("attrs", "bad", "data", "grad", "id", "kind", "meta", "output", "rms", "scope", "title")
 
     def __init__(self, id: str, kind: str, title: str) -> None:
         self.id, self.kind, self.title = id, kind, title
@@ -166,7 +166,6 @@ class _Item:
         self.bad = ""         # "nan/inf in value" etc.
         self.rms = None       # rms of the gradient (grad_colors)
         self.scope: tuple = ()  # ((key, label), ...) outermost first
-        self.op = ""          # the op name (op items)
 
     def lines(self) -> list[str]:
         out = [x for x in (self.attrs, self.meta) if x]
@@ -187,7 +186,6 @@ class _Model:
         self.edges: list[tuple[int, int, int]] = []
         self.hidden = 0          # nodes beyond max_nodes
         self.more: int | None = None  # index of the '… N more nodes' item
-        self.max_nodes: int | None = None
 
 
 def _names_of(params: Any) -> dict[int, str]:
@@ -245,7 +243,6 @@ def _walk(outputs: tuple, names: dict[int, str], show_data: bool, show_grad: boo
           max_nodes: int | None) -> tuple[_Model, dict[int, int]]:
     """Breadth-first walk from the outputs; returns the model and ``{id(node or tensor): item index}``."""
     model = _Model()
-    model.max_nodes = max_nodes
     index: dict[int, int] = {}   # id(obj) -> item index, or -1 when beyond max_nodes
     keep: list = []              # holds the walked objects while ids are in use (dropped on return)
     objs: list = []              # item index -> walked object (None for the '… more' note)
@@ -267,7 +264,6 @@ def _walk(outputs: tuple, names: dict[int, str], show_data: bool, show_grad: boo
         index[key] = i
         if isinstance(obj, Function):
             item = _Item(f"n{i}", "op", obj.name)
-            item.op = obj.name
             settings = obj.__dict__
             if settings:
                 item.attrs = " ".join(f"{a}={_short(repr(settings[a]), 40)}" for a in OP_ATTRIBUTES
@@ -276,7 +272,7 @@ def _walk(outputs: tuple, names: dict[int, str], show_data: bool, show_grad: boo
             if out is not None and out.grad_fn is obj:
                 name = names.get(id(out)) or out.name
                 if name:
-                    item.title = f"{name} = {obj.name}"
+                    item.title = f"{_short(name)} = {obj.name}"
                 _describe_tensor(item, out, show_data, show_grad)
             if obj.scope:
                 scopes[i] = obj.scope
