@@ -52,15 +52,16 @@ def numerical_jacobians(fn: Callable, inputs: Sequence[Tensor], eps: float = 1e-
         for i, x in enumerate(inputs):
             if not (isinstance(x, Tensor) and x.requires_grad):
                 continue
-            flat = x.data.reshape(-1)  # a view: writing it perturbs x
-            cols = [np.empty((o.data.size, flat.size)) for o in outs]
-            for k in range(flat.size):
-                orig = flat[k]
-                flat[k] = orig + eps
+            data = x.data  # perturbed in place by index: reshape(-1) of a non-contiguous array is a copy
+            cols = [np.empty((o.data.size, data.size)) for o in outs]
+            for k in range(data.size):
+                idx = np.unravel_index(k, data.shape)
+                orig = data[idx]
+                data[idx] = orig + eps
                 plus = [np.array(o.data, dtype=np.float64).reshape(-1) for o in _outputs(fn, inputs)]
-                flat[k] = orig - eps
+                data[idx] = orig - eps
                 minus = [np.array(o.data, dtype=np.float64).reshape(-1) for o in _outputs(fn, inputs)]
-                flat[k] = orig
+                data[idx] = orig
                 for c, p, m in zip(cols, plus, minus):
                     c[:, k] = (p - m) / (2 * eps)
             for o_idx, c in enumerate(cols):
