@@ -199,3 +199,14 @@ def test_numerical_grad_matches_analytic():
     x = t64([0.3, 1.7])
     g, = numerical_grad(lambda t: (t.exp() * t).sum(), x)
     np.testing.assert_allclose(g, np.exp(x.data) * (1 + x.data), rtol=1e-8)
+
+
+def test_non_contiguous_inputs_are_perturbed_in_place():
+    arr = np.random.default_rng(3).uniform(0.5, 1.5, (3, 2)).T  # a transposed (non-contiguous) view
+    x = from_numpy(arr).requires_grad_()
+    assert not x.data.flags.c_contiguous
+    assert gradcheck(lambda t: t * t[:, :1], x)
+    with pytest.raises(GradcheckError):
+        gradcheck(SquareFactorTwo.apply, x)
+    y = t64((2, 3)).T  # a non-leaf view
+    assert gradcheck(lambda t: t.exp(), y)
