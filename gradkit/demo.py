@@ -32,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
@@ -143,6 +144,31 @@ class TrainedMLP:
         return self.logits(X).argmax(axis=1)
 
 
+class EpochProgress(nn.Callback):
+    """One tqdm bar over the epochs of an ``nn.fit`` run, showing the latest losses (stderr terminals only)."""
+
+    def __init__(self, epochs: int, desc: str) -> None:
+        super().__init__()
+        self.epochs, self.desc, self.bar = epochs, desc, None
+
+    def on_train_begin(self, logs: dict) -> None:
+        if sys.stderr is not None and sys.stderr.isatty():
+            try:
+                from tqdm import tqdm
+            except ImportError:  # progress is optional (extra 'progress')
+                return
+            self.bar = tqdm(total=self.epochs, desc=self.desc, unit="epoch", file=sys.stderr, leave=False)
+
+    def on_epoch_end(self, epoch: int, logs: dict) -> None:
+        if self.bar is not None:
+            self.bar.set_postfix({k: f"{v:.3f}" for k, v in logs.items() if k.endswith(("loss", "accuracy"))})
+            self.bar.update(1)
+
+    def on_train_end(self, logs: dict) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
 def _loader(X: NDArray, y: NDArray, batch_size: int, shuffle: bool) -> data.DataLoader:
     return data.DataLoader(data.TensorDataset(X, y), batch_size=batch_size, shuffle=shuffle)
 
@@ -161,7 +187,7 @@ def train_mlp(X: NDArray, y: NDArray, *, hidden: int = 128, weight_decay: float 
         lr: Adam's learning rate.
         epochs, batch_size: length of training and minibatch size.
         X_val, y_val: optional validation data, scored after every epoch (learning curves).
-        progress: show ``nn.fit``'s progress bar.
+        progress: one progress bar over the epochs (when stderr is a terminal and tqdm is installed).
 
     Returns:
         The :class:`TrainedMLP` (network in eval mode, scaler, history).
@@ -176,7 +202,7 @@ def train_mlp(X: NDArray, y: NDArray, *, hidden: int = 128, weight_decay: float 
     history = nn.fit(model, nn.CrossEntropyLoss(), optimizer,
                      _loader(scaler.transform(X).astype(np.float32), y, batch_size, shuffle=True),
                      epochs=epochs, val_loader=val_loader, metrics={"accuracy": accuracy_metric},
-                     progress=progress)
+                     callbacks=[EpochProgress(epochs, "training")] if progress else (), progress=False)
     model.eval()
     return TrainedMLP(model, scaler, history)
 
@@ -413,7 +439,7 @@ def run(out: str = DEFAULT_OUT, quick: bool = False, jobs: int = 1, seed: int = 
         say("\n[2/4] learning curves of the best setting on fold 1 (training vs validation)")
         train_idx, val_idx = first_fold(X_trval, y_trval, settings)
         curve = train_mlp(X_trval[train_idx], y_trval[train_idx], X_val=X_trval[val_idx], y_val=y_trval[val_idx],
-                          epochs=settings.epochs, batch_size=settings.batch_size, **best)
+                          epochs=settings.epochs, batch_size=settings.batch_size, progress=progress, **best)
         files["learning_curves"] = os.path.join(out, FILES["learning_curves"])
         save_learning_curves(curve.history, files["learning_curves"], f"Learning curves, {best}")
 
