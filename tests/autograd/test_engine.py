@@ -210,16 +210,32 @@ def test_backward_of_a_leaf_accumulates_the_seed():
 
 
 # ---------------------------------------------------------------- AG-10..AG-12 deep graphs and cycles
-def test_chain_of_100k_ops_backpropagates_without_recursion():
+def test_chain_of_100k_ops_backpropagates_without_recursion(gc_off):
     x = leaf(1.0)
-    y = x
+    y = x * 1.0
+    first = weakref.ref(y.grad_fn)
     for _ in range(50_000):  # 2 ops per step: 10**5 nodes (10**6 is in the opt-in reliability suite)
         y = y * 1.0001 + 0.0
     limit = sys.getrecursionlimit()
     assert limit <= 10_000  # the default: no test raised it
     y.backward()
     assert x.grad.item() == pytest.approx(1.0001 ** 50_000, rel=1e-9)
-    del y  # freeing the deep chain does not recurse either
+    del y  # freeing the deep chain neither recurses nor needs the cyclic gc
+    assert first() is None
+
+
+def test_backward_returning_the_wrong_number_of_gradients_is_named():
+    class TwoGrads(Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x.data.copy()
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad, grad
+
+    with pytest.raises(RuntimeError, match=r"TwoGrads returned an incorrect number of gradients \(expected 1, got 2\)"):
+        TwoGrads.apply(leaf([1.0])).sum().backward()
 
 
 def test_manual_cycle_raises_instead_of_looping():
