@@ -6,6 +6,7 @@ Every reduction takes ``dim=None, keepdim=False`` (``axis=`` is an alias).
 from __future__ import annotations
 
 import builtins
+import warnings
 from typing import Any, Sequence
 
 import numpy as np
@@ -177,19 +178,32 @@ def mean(x: Tensor, dim: Any = None, keepdim: bool = False, *, axis: Any = None)
 
 def var(x: Tensor, dim: Any = None, keepdim: bool = False, *, correction: int = 1, unbiased: bool | None = None,
         axis: Any = None) -> Tensor:
-    """Variance over ``dim``: sum((x - mean)**2) / (n - correction); ``correction=1`` (default) is unbiased."""
+    """Variance over ``dim``: sum((x - mean)**2) / (n - correction); ``correction=1`` (default) is unbiased.
+
+    With n - correction <= 0 (one element, unbiased) the result and its gradient are NaN
+    and a UserWarning says so, as PyTorch.
+    """
     if unbiased is not None:
         correction = int(unbiased)
     dims = normalize_dims(dim, x.ndim, axis)
     count = x.data.size if dims is None else int(np.prod([x.shape[d] for d in dims]))
     d = x - mean(x, dims, keepdim=True)
-    return sum(d * d, dims, keepdim) / builtins.max(count - correction, 0)
+    if count - correction <= 0:
+        warnings.warn(f"var(): degrees of freedom is <= 0 ({count} elements, correction={correction}): "
+                      "the result is NaN; pass correction=0 for the biased estimate", UserWarning, stacklevel=2)
+        return sum(d * d, dims, keepdim) * float("nan")  # not / 0: no numpy warning in forward or backward
+    return sum(d * d, dims, keepdim) / (count - correction)
 
 
 def std(x: Tensor, dim: Any = None, keepdim: bool = False, *, correction: int = 1, unbiased: bool | None = None,
         axis: Any = None) -> Tensor:
-    """Standard deviation: sqrt(var)."""
-    return var(x, dim, keepdim, correction=correction, unbiased=unbiased, axis=axis).sqrt()
+    """Standard deviation: sqrt(var); its gradient is 0 where the std is 0 (constant data), as PyTorch."""
+    v = var(x, dim, keepdim, correction=correction, unbiased=unbiased, axis=axis)
+    positive = v.data > 0
+    if positive.all():
+        return v.sqrt()
+    # sqrt'(0) = inf times d = 0 would give NaN: mask the input of sqrt (the where-with-a-pole pattern)
+    return where(positive, where(positive, v, 1.0).sqrt(), v * 0.0)
 
 
 def max(x: Tensor, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> Tensor:  # noqa: A001
