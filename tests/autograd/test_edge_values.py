@@ -309,3 +309,45 @@ def test_second_derivatives_pass_gradgradcheck(fn):
     rng = np.random.default_rng(2)
     a, b = t64(rng.uniform(0.5, 1.5, (2, 2))), t64(rng.uniform(0.5, 1.5, (2, 2)))
     assert gradgradcheck(fn, (a, b))
+
+
+# ---------------------------------------------------------------- degenerate spreads (AG-20 for std, AG-32 size 1)
+@pytest.mark.parametrize("fn", [
+    lambda t: t.std(), lambda t: t.std(dim=1), lambda t: t.std(dim=0, correction=0), lambda t: t.var(dim=1),
+    lambda t: t.std(dim=1, keepdim=True) * t], ids=["std", "std_dim1", "std_dim0_biased", "var_dim1", "std_keepdim"])
+def test_std_of_constant_data_has_zero_gradient_like_torch(fn):
+    torch = pytest.importorskip("torch")
+    v = np.array([[2.0, 2.0, 2.0], [1.0, 2.0, 4.0]])
+    x, tx = t64(v), torch.tensor(v, requires_grad=True)
+    y, ty = fn(x), fn(tx)
+    y.sum().backward()  # no sqrt'(0) * 0 warning or NaN
+    ty.sum().backward()
+    np.testing.assert_allclose(y.data, ty.detach().numpy(), rtol=1e-13)
+    np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), rtol=1e-12, atol=1e-15)
+    assert np.isfinite(x.grad.data).all()
+
+
+def test_std_at_the_zero_vector_has_zero_gradient_and_finite_second_derivative():
+    x = t64([0.0, 0.0, 0.0])
+    s = x.std(correction=0)
+    g, = grad(s, x, create_graph=True)
+    np.testing.assert_array_equal(g.data, [0.0, 0.0, 0.0])
+    g2, = grad(g.sum(), x, allow_unused=True)
+    assert g2 is None or np.isfinite(g2.data).all()
+
+
+def test_unbiased_var_of_one_element_is_nan_with_a_warning_like_torch():
+    torch = pytest.importorskip("torch")
+    x = t64([1.5])
+    with pytest.warns(UserWarning, match=r"degrees of freedom is <= 0.*correction=1"):
+        v = x.var()
+    v.backward()  # no numpy 0/0 warning in forward or backward
+    tx = torch.tensor([1.5], dtype=torch.float64, requires_grad=True)
+    with pytest.warns(UserWarning):
+        tv = tx.var()
+    tv.backward()
+    assert np.isnan(v.item()) and np.isnan(tv.item())
+    np.testing.assert_array_equal(x.grad.data, tx.grad.numpy())  # both NaN
+    biased = t64([1.5])
+    biased.var(correction=0).backward()
+    assert biased.grad.item() == 0.0
