@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 DEMO_HELP = ("Model selection for an MLP on scikit-learn's bundled handwritten digits: stratified 5-fold "
              "cross-validated grid search, retraining, one held-out test, a report and plots. "

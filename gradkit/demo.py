@@ -32,10 +32,12 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -335,8 +337,9 @@ def save_compute_graph(model: nn.Module, X: NDArray, y: NDArray, out: str, n: in
 
     model.zero_grad()
     model.train()
-    logits = model(from_numpy(np.ascontiguousarray(X[:n])))
-    loss = nn.CrossEntropyLoss()(logits, from_numpy(np.ascontiguousarray(y[:n])))
+    inputs, targets = from_numpy(np.ascontiguousarray(X[:n])), from_numpy(np.ascontiguousarray(y[:n]))
+    inputs.name, targets.name = "x (standardised pixels)", "y (digit labels)"
+    loss = nn.CrossEntropyLoss()(model(inputs), targets)
     loss.backward(retain_graph=True)
     params = dict(model.named_parameters())
     note = ""
@@ -345,7 +348,7 @@ def save_compute_graph(model: nn.Module, X: NDArray, y: NDArray, out: str, n: in
         svg = os.path.join(out, FILES["graph"])
         drawing.render(outfile=svg, format="svg", cleanup=True)
         path = svg
-    except Exception as exc:  # graphviz package or `dot` missing: keep the DOT source
+    except (draw.GraphvizNotFoundError, OSError, subprocess.CalledProcessError) as exc:  # no graphviz/`dot`: DOT source
         path = os.path.join(out, FILES["graph_dot"])
         with open(path, "w", encoding="utf-8") as f:
             f.write(draw.graph_text(loss, params=params, show_grad=True, format="dot"))

@@ -30,7 +30,8 @@ import inspect
 import numbers
 import sys
 import warnings
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -46,7 +47,7 @@ from gradkit.nn.loss import CrossEntropyLoss, MSELoss
 from gradkit.nn.module import Module
 from gradkit.nn.training import fit as fit_loop
 
-__all__ = ["Classifier", "Regressor", "NotFittedError", "mlp"]
+__all__ = ["Classifier", "NotFittedError", "Regressor", "mlp"]
 
 
 class NotFittedError(ValueError, AttributeError):
@@ -109,7 +110,7 @@ class _Minibatches:
         self.X, self.y, self.batch_size = X, y, batch_size
 
     def __len__(self) -> int:
-        return -(-len(self.X) // self.batch_size)
+        return (len(self.X) + self.batch_size - 1) // self.batch_size
 
     def __iter__(self) -> Iterator[tuple[NDArray, NDArray]]:
         from gradkit.autograd.random import default_generator
@@ -299,7 +300,7 @@ class _Estimator:
 def _same(a: Any, b: Any) -> bool:
     try:
         return bool(a == b) and type(a) is type(b)
-    except Exception:
+    except (TypeError, ValueError):  # e.g. arrays, whose == is elementwise
         return a is b
 
 

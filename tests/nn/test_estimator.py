@@ -12,9 +12,9 @@ from gradkit import data, nn, optim
 from gradkit.nn.estimator import NotFittedError, mlp
 
 sklearn = pytest.importorskip("sklearn")
-from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
+from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402  (after the importorskip)
 
-FAST = dict(hidden_sizes=(32,), lr=1e-2, epochs=30, seed=0)  # small settings: the checks fit ~100 models
+FAST = {"hidden_sizes": (32,), "lr": 1e-2, "epochs": 30, "seed": 0}  # small settings: the checks fit ~100 models
 
 
 # Documented exception: the estimators implement scikit-learn's protocol without inheriting BaseEstimator
