@@ -58,6 +58,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ImportError as exc:  # an optional dependency of the demo is missing
             print(f"gradkit demo: {exc}", file=sys.stderr)
             return 1
+        except OSError as exc:  # e.g. --out names a file or a folder we may not write to
+            print(f"gradkit demo: cannot write the output folder --out {args.out!r}: {exc}", file=sys.stderr)
+            return 1
     return 0
 
 

@@ -96,3 +96,11 @@ def test_help_lists_the_demo_options(capsys) -> None:
     out = capsys.readouterr().out
     for option in ("--out", "--quick", "--jobs", "--seed", "gradkit-demo"):
         assert option in out
+
+
+def test_out_that_is_a_file_exits_1_naming_it(tmp_path, capsys) -> None:
+    not_a_folder = tmp_path / "report.txt"
+    not_a_folder.write_text("x")
+    assert cli.main(["demo", "--quick", "--out", str(not_a_folder)]) == 1
+    err = capsys.readouterr().err
+    assert "--out" in err and str(not_a_folder) in err
