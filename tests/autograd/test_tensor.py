@@ -253,6 +253,35 @@ def test_inplace_on_saved_input_raises():
         y.sum().backward()
 
 
+@pytest.mark.parametrize("view", [lambda h: h[0:2], lambda h: h.reshape(3, 1), lambda h: h.T, lambda h: h[...]],
+                         ids=["slice", "reshape", "T", "ellipsis"])
+def test_inplace_on_base_is_caught_when_a_view_was_saved(view):
+    x = gk.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    h = x * 1.0
+    y = view(h).log()  # saves the view, which shares h's memory (pytorch#24413)
+    h += 1
+    with pytest.raises(RuntimeError, match="modified by an inplace operation.*Log"):
+        y.sum().backward()
+
+
+def test_inplace_on_view_is_caught_when_the_base_was_saved():
+    x = gk.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    h = x * 1.0
+    y = h.log()
+    v = h.reshape(3, 1)
+    v *= 2  # writes h's values
+    with pytest.raises(RuntimeError, match="modified by an inplace operation.*Log"):
+        y.sum().backward()
+
+
+def test_views_of_unsaved_tensors_can_still_be_written_in_place():
+    x = gk.tensor([1.0, 2.0, 3.0], dtype="float64", requires_grad=True)
+    h = (x * 2).reshape(3, 1)
+    h += 1  # nothing saved h or its base
+    h.sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [2.0, 2.0, 2.0])
+
+
 def test_inplace_ops_that_no_node_saved_backpropagate_correctly():
     x = gk.tensor([1.0, 2.0], dtype="float64", requires_grad=True)
     h = x * 3
