@@ -8,8 +8,10 @@ import sys
 import tracemalloc
 import weakref
 
+import hypothesis.extra.numpy as hnp
 import numpy as np
 import pytest
+from hypothesis import given, settings
 
 import gradkit as gk
 from gradkit.autograd import Function, no_grad
@@ -120,6 +122,19 @@ def test_broadcast_gradients_have_input_shape_and_sum_over_broadcast_axes(sa, sb
 
     np.testing.assert_allclose(a.grad.data, reduce_to(da, sa), rtol=1e-12)
     np.testing.assert_allclose(b.grad.data, reduce_to(db, sb), rtol=1e-12)
+
+
+@given(shapes=hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=4, max_side=3))
+@settings(max_examples=25, deadline=None)
+def test_broadcast_gradient_shapes_property(shapes):
+    sa, sb = shapes.input_shapes
+    a, b = leaf(np.full(sa, 2.0)), leaf(np.full(sb, 3.0))
+    (a * b).sum().backward()
+    assert a.grad.shape == sa and b.grad.shape == sb
+    n_out = int(np.prod(shapes.result_shape))
+    # each input element receives the other's value once per output element it was broadcast to
+    np.testing.assert_array_equal(a.grad.data, np.full(sa, 3.0 * n_out / max(int(np.prod(sa)), 1)))
+    np.testing.assert_array_equal(b.grad.data, np.full(sb, 2.0 * n_out / max(int(np.prod(sb)), 1)))
 
 
 def test_backward_formula_returning_an_unreducible_gradient_names_op_and_shapes():
