@@ -5,6 +5,13 @@ grad and was computed by an op, that op's node in ``.grad_fn``. ``backward()``
 walks those nodes in reverse topological order (``engine.py``) and accumulates
 ``.grad`` into the leaves. Every operator and method below delegates to the op
 table in ``gradkit.autograd.ops``, where each op is one ``Function`` subclass.
+
+In-place safety (PyTorch's version counters): in-place ops (``+=``, ``t[i] = v``,
+``zero_()``, ...) bump a counter shared by a tensor, its views and its detached
+copies, and a node whose saved values changed refuses to backward. Writing into
+``.data`` (or an array from ``from_numpy``) bypasses the counter: it is the escape
+hatch optimizers use on leaves, and after a forward it silently changes what
+backward sees. ``.numpy()`` therefore returns a read-only view.
 """
 from __future__ import annotations
 
