@@ -26,12 +26,6 @@ def is_grad_enabled() -> bool:
     return _enabled
 
 
-def set_grad_enabled(mode: bool) -> None:
-    """Turn graph recording on or off globally."""
-    global _enabled
-    _enabled = bool(mode)
-
-
 class _GradModeContext:
     """Base of the grad-mode context managers; usable as a decorator too."""
 
@@ -92,3 +86,33 @@ class enable_grad(_GradModeContext):
     """
 
     _mode = True
+
+
+class set_grad_enabled(_GradModeContext):
+    """Turn graph recording on or off: at once when called, and only for the block as a context manager.
+
+    As PyTorch's ``set_grad_enabled``: ``with set_grad_enabled(is_training):`` restores
+    the previous state at the end of the block; a plain call changes it for good.
+
+    Example:
+        >>> from gradkit.autograd import set_grad_enabled, is_grad_enabled
+        >>> with set_grad_enabled(False):
+        ...     is_grad_enabled()
+        False
+        >>> is_grad_enabled()
+        True
+    """
+
+    def __init__(self, mode: bool) -> None:
+        global _enabled
+        self._mode = bool(mode)
+        self._prevs = [_enabled]
+        _enabled = self._mode
+
+    def __enter__(self) -> None:  # the call already set the mode; __exit__ restores the one before it
+        pass
+
+    def __call__(self, fn: F) -> F:
+        global _enabled
+        _enabled = self._prevs[0]  # used as a decorator: decorating must not change the mode now
+        return super().__call__(fn)
