@@ -128,3 +128,27 @@ def test_backward_runs_without_recording_unless_create_graph():
     x.grad = None
     (x * x).backward(create_graph=True)
     assert seen[-1] == (True, True) and x.grad.requires_grad and is_grad_enabled()
+
+
+def test_set_grad_enabled_as_context_manager_and_decorator():
+    x = gk.tensor(1.0, requires_grad=True)
+    for mode in (False, True):
+        with set_grad_enabled(mode):
+            assert is_grad_enabled() is mode
+            assert (x * 2).requires_grad is mode
+        assert is_grad_enabled()
+    with no_grad():
+        with set_grad_enabled(True):
+            assert is_grad_enabled()
+        assert not is_grad_enabled()
+    with pytest.raises(KeyError):
+        with set_grad_enabled(False):
+            raise KeyError("x")
+    assert is_grad_enabled()
+
+    @set_grad_enabled(False)
+    def frozen():
+        return is_grad_enabled()
+
+    assert is_grad_enabled()  # decorating did not switch the mode
+    assert frozen() is False and is_grad_enabled()
