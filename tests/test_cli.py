@@ -104,3 +104,24 @@ def test_out_that_is_a_file_exits_1_naming_it(tmp_path, capsys) -> None:
     assert cli.main(["demo", "--quick", "--out", str(not_a_folder)]) == 1
     err = capsys.readouterr().err
     assert "--out" in err and str(not_a_folder) in err
+
+
+def test_graph_falls_back_to_dot_source_without_graphviz(tmp_path, monkeypatch) -> None:
+    import numpy as np
+
+    from gradkit.autograd import draw
+    from gradkit.demo import build_mlp, save_compute_graph
+
+    def missing(*args, **kwargs):
+        raise draw.GraphvizNotFoundError("the Graphviz program `dot` was not found on PATH")
+
+    monkeypatch.setattr(draw, "draw_graph", missing)
+    model = build_mlp(64, 10, hidden=8)
+    rng = np.random.default_rng(0)
+    path, note = save_compute_graph(model, rng.standard_normal((4, 64)).astype(np.float32), np.arange(4), str(tmp_path))
+    assert path == str(tmp_path / FILES["graph_dot"])
+    with open(path, encoding="utf-8") as f:
+        source = f.read()
+    assert source.startswith("digraph") and "Linear" in source
+    assert "no SVG" in note and "dot" in note and "dot -Tsvg" in note
+    assert all(p.grad is None for p in model.parameters())  # the drawing pass leaves no gradients behind
