@@ -2,7 +2,7 @@
 differences and PyTorch.
 
 A program is 1-3 float64 input tensors of mutually broadcastable shapes (0-d, empty and
-size-1 dims included) and 1-8 steps; each step applies an op to operands picked from the pool
+size-1 dims included) and 2-8 steps; each step applies an op to operands picked from the pool
 of inputs and earlier results (so programs are DAGs with reuse) and adds its result to the
 pool. The loss sums every pooled value; backward then runs once.
 
@@ -115,7 +115,7 @@ OPS = [
     FuzzOp("logsumexp", U, lambda x, k: x.logsumexp(_dim(x, k)), lambda a, k: _nplse(a, _dim(a, k)), True),
     FuzzOp("softmax", U, lambda x, k: x.softmax(_dim(x, k)), lambda a, k: _npsoftmax(a, _dim(a, k)), True),
     FuzzOp("log_softmax", U, lambda x, k: x.log_softmax(_dim(x, k)),
-           lambda a, k: np.log(_npsoftmax(a, _dim(a, k))), False),
+           lambda a, k: a - np.expand_dims(_nplse(a, _dim(a, k)), _dim(a, k)), False),
     FuzzOp("reshape", U, lambda x, k: x.reshape(-1), lambda a, k: a.reshape(-1), True),
     FuzzOp("transpose", U, lambda x, k: x.transpose(0, -1), lambda a, k: np.swapaxes(a, 0, -1), True),
     FuzzOp("unsqueeze", U, lambda x, k: x.unsqueeze(0), lambda a, k: a[None], True),
@@ -160,7 +160,7 @@ def programs(tame: bool) -> st.SearchStrategy:
         n_in = draw(st.integers(1, 3))
         inputs = [draw(hnp.arrays(np.float64, s, elements=values)) for s in draw(shapes)[:n_in]]
         steps = [Step(op, tuple(draw(st.integers(0, 9)) for _ in range(op.arity)), draw(st.integers(0, 7)))
-                 for op in draw(st.lists(st.sampled_from(ops), min_size=1, max_size=8))]
+                 for op in draw(st.lists(st.sampled_from(ops), min_size=2, max_size=8))]
         return inputs, steps
     return build()
 
@@ -180,6 +180,20 @@ class Run:
     steps_rejected: int = 0
     finite: bool = True
     accepted: list = None  # the steps that ran (replayed by gradcheck and torch)
+
+
+def _torch_value(step: Step, arrays: list[np.ndarray]) -> np.ndarray | None:
+    """The step's value computed by PyTorch (float64), or None without torch or when torch refuses it."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    try:
+        with torch.no_grad():
+            out = (step.op.torch_fn or step.op.fn)(*[torch.tensor(a) for a in arrays], step.k)
+    except (RuntimeError, IndexError, ValueError, TypeError):
+        return None
+    return out.numpy()
 
 
 def run_program(inputs: list[np.ndarray], steps: list[Step], build: Callable | None = None) -> tuple:
@@ -203,10 +217,12 @@ def run_program(inputs: list[np.ndarray], steps: list[Step], build: Callable | N
         assert not unexpected, (f"{step.op.name} on {arrays} emitted {unexpected}; numpy's same computation "
                                 f"emits {expected}")
         assert out.dtype == np.float64
-        if ref_err is None:
-            assert out.shape == np.shape(ref), f"{step.op.name}: shape {out.shape} vs numpy {np.shape(ref)}"
+        theirs = _torch_value(step, arrays)  # PyTorch decides the semantics where installed
+        if theirs is not None or ref_err is None:
+            ref = ref if theirs is None else theirs
+            assert out.shape == np.shape(ref), f"{step.op.name}: shape {out.shape} vs reference {np.shape(ref)}"
             np.testing.assert_allclose(out.data, ref, rtol=1e-9, atol=1e-300, equal_nan=True,
-                                       err_msg=f"{step.op.name} on {arrays}")
+                                       err_msg=f"{step.op.name} on {arrays} ({'torch' if theirs is not None else 'numpy'})")
         record.finite &= bool(np.all(np.isfinite(out.data)))
         pool.append(out)
     record.finite &= all(bool(np.all(np.isfinite(t.data))) for t in leaves)
@@ -328,3 +344,32 @@ def test_no_recursion_error_on_a_long_random_program():
 
 def test_anomaly_error_is_a_documented_runtime_error():
     assert issubclass(AnomalyError, RuntimeError)
+
+
+def _bad_op(name: str, fn: Callable) -> FuzzOp:
+    return FuzzOp(name, U, fn, lambda a, k: a, True, lambda x, k: x)  # references: the identity
+
+
+def _warn_user(x, k):
+    warnings.warn("surprise", UserWarning)
+    return x * 1
+
+
+def _warn_ieee_without_cause(x, k):
+    with np.errstate(all="warn"):
+        np.float64(1e308) * 10  # an overflow numpy's reference of this step (identity) does not have
+    return x * 1
+
+
+@pytest.mark.parametrize("fn, error", [
+    (lambda x, k: 1 / 0, "ZeroDivisionError"),
+    (lambda x, k: (_ for _ in ()).throw(RecursionError("deep")), "RecursionError"),
+    (_warn_user, "surprise"),
+    (_warn_ieee_without_cause, "overflow"),
+    (lambda x, k: x.reshape(-1)[:1] * 1, "shape"),
+    (lambda x, k: x + 1e-6, "Not equal"),
+], ids=["zero-division", "recursion", "user-warning", "unexplained-ieee-warning", "wrong-shape", "wrong-value"])
+def test_the_contract_checker_catches_violations(fn, error):
+    """Negative controls: each kind of violation makes run_program fail."""
+    with pytest.raises(AssertionError, match=error):
+        run_program([np.arange(6.0).reshape(2, 3)], [Step(_bad_op("bad", fn), (0,), 0)])
