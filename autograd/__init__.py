@@ -28,15 +28,18 @@ __all__ = [
     "arange", "eye", "set_default_dtype", "get_default_dtype", "manual_seed", "default_generator",
     "no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled", "backward", "grad", "jacobian", "hessian",
     "hvp", "Function", "detect_anomaly", "AnomalyError", "gradcheck", "gradgradcheck", "numerical_grad",
-    "GradcheckError", "draw_graph", "cat", "stack", "where", "maximum", "minimum", "exp", "log", "sqrt", "sin",
+    "GradcheckError", "draw_graph", "graph_text", "GraphvizNotFoundError", "trace_backward", "cat", "stack", "where", "maximum", "minimum", "exp", "log", "sqrt", "sin",
     "cos", "tanh", "sigmoid", "relu", "abs", "sign", "clamp", "sum", "mean", "var", "std", "max", "min", "argmax",
     "argmin", "logsumexp", "softmax", "log_softmax", "reshape", "flatten", "transpose", "permute", "squeeze",
     "unsqueeze", "expand", "matmul",
 ]
 
 
-def __getattr__(name: str):  # draw_graph imports graphviz only when used
-    if name in ("draw_graph", "trace_backward"):
-        from gradkit.autograd import draw
-        return getattr(draw, name)
+_LAZY = {"draw_graph": "draw", "graph_text": "draw", "GraphvizNotFoundError": "draw", "trace_backward": "trace"}
+
+
+def __getattr__(name: str):  # drawing imports graphviz only when used
+    if name in _LAZY:
+        import importlib
+        return getattr(importlib.import_module(f"gradkit.autograd.{_LAZY[name]}"), name)
     raise AttributeError(f"module 'gradkit.autograd' has no attribute {name!r}")

@@ -11,7 +11,8 @@ the work is linear in the number of edges and a 10**6-op chain needs no stack.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+import gc
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -81,11 +82,16 @@ def _order(roots: Sequence[Any]) -> dict:
 
 
 def run_backward(outputs: Sequence[Tensor], grad_outputs: Sequence[Any] | None, retain_graph: bool,
-                 create_graph: bool, capture: dict | None = None) -> None:
+                 create_graph: bool, capture: dict | None = None,
+                 observer: Callable[[Any, Tensor | None, list], None] | None = None) -> None:
     """Backpropagate from ``outputs``.
 
     With ``capture`` (a dict keyed by tensors), gradients of those tensors are
     stored there instead of being accumulated into leaves' ``.grad`` (``grad()``).
+    With ``observer``, nothing is written anywhere (no ``.grad``, no hooks) and
+    ``observer(node, upstream, sends)`` is called for each node in the order it
+    runs, ``sends`` listing ``(input index, parent, gradient as returned, gradient
+    summed to the input's shape)`` (``trace_backward``).
     """
     grads: dict = {}
     # each leaf's contributions are summed first, so its hooks run once with the total (as PyTorch)
@@ -120,12 +126,17 @@ def run_backward(outputs: Sequence[Tensor], grad_outputs: Sequence[Any] | None, 
     prev_mode, prev_in_backward = grad_mode._enabled, anomaly._in_backward
     grad_mode._enabled = create_graph
     anomaly._in_backward = True
+    # The walk creates no reference cycles, so the cyclic collector has nothing to find, but over a
+    # large graph its passes cost as much as the walk itself: pause it (PyTorch's engine is not
+    # subject to it either).
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
     try:
         while ready:
             node = ready.pop()
             processed += 1
             g = grads.pop(node, None)
-            out = node._out()
+            out = node._out() if observer is None else None
             if out is not None and out.grad_fn is node and g is not None:
                 if out._hooks:
                     g = _run_hooks(out, g)
@@ -145,15 +156,19 @@ def run_backward(outputs: Sequence[Tensor], grad_outputs: Sequence[Any] | None, 
                                        f"(expected {len(node.parents)}, got {len(in_grads)})")
             else:  # nothing reached this node: it sends nothing, but its parents must still be counted down
                 in_grads = (None,) * len(node.parents)
+            sends = [] if observer is not None else None
             for i, (p, gi) in enumerate(zip(node.parents, in_grads)):
                 if p is None:
                     continue
                 if gi is not None:
                     if not isinstance(gi, Tensor):
                         gi = Tensor._make(np.asarray(gi))
+                    raw = gi
                     gi = _match_input(gi, node.inputs[i], node)
                     if anomaly._enabled:
                         anomaly.check_backward(node, i, gi.data)
+                if sends is not None:
+                    sends.append((i, p, None if gi is None else raw, gi))
                 if isinstance(p, Tensor):
                     if gi is not None:
                         prev = leaf_grads.get(p)
@@ -165,17 +180,22 @@ def run_backward(outputs: Sequence[Tensor], grad_outputs: Sequence[Any] | None, 
                 consumers[p] -= 1
                 if consumers[p] == 0:
                     ready.append(p)
+            if observer is not None:
+                observer(node, g, sends)
             if not retain_graph:
                 released_inputs.append(node.inputs)
                 node._release()
         if processed != len(consumers):
             raise RuntimeError(f"the graph contains a cycle: {len(consumers) - processed} nodes never became "
                                "ready (a node's output was fed back into one of its own inputs)")
-        for leaf, g in leaf_grads.items():
-            _deliver_leaf(leaf, g, create_graph, capture)
+        if observer is None:
+            for leaf, g in leaf_grads.items():
+                _deliver_leaf(leaf, g, create_graph, capture)
     finally:
         grad_mode._enabled = prev_mode
         anomaly._in_backward = prev_in_backward
+        if gc_was_enabled:
+            gc.enable()
 
 
 def _deliver_leaf(leaf: Tensor, g: Tensor, create_graph: bool, capture: dict | None) -> None:

@@ -73,10 +73,11 @@ class Function:
         node._trace = traceback.extract_stack()[:-2] if anomaly._enabled else None
         data = cls.forward(node, *args, **kwargs)
         out = Tensor._make(data, requires_grad)
-        if out.data.base is not None:  # a view (indexing, reshape, transpose) shares its base's version counter,
-            for a in args:             # so an in-place write through either is seen by nodes that saved the other
-                if isinstance(a, Tensor) and np.may_share_memory(out.data, a.data):
-                    out._vc = a._vc
+        base = out.data.base
+        if base is not None:  # a view (indexing, reshape, transpose) shares its base's version counter,
+            for a in args:    # so an in-place write through either is seen by nodes that saved the other
+                if isinstance(a, Tensor) and (base is a.data or base is a.data.base):
+                    out._vc = a._version_counter()
                     break
         if requires_grad:
             node.inputs = args

@@ -82,7 +82,7 @@ class Tensor:
         self.grad: Tensor | None = None
         self.grad_fn = None
         self.name = name
-        self._vc = [0]
+        self._vc = None
         self._retains_grad = False
         self._hooks: list | None = None
         self._requires_grad = False
@@ -100,7 +100,7 @@ class Tensor:
         t._requires_grad = requires_grad
         t.grad_fn = None
         t.name = None
-        t._vc = [0]
+        t._vc = None
         t._retains_grad = False
         t._hooks = None
         return t
@@ -108,12 +108,19 @@ class Tensor:
     # ------------------------------------------------------------------ attributes
     @property
     def _version(self) -> int:
-        """In-place write counter, shared with ``detach()``-ed tensors of the same array (PyTorch's)."""
-        return self._vc[0]
+        """In-place write counter, shared with ``detach()``-ed tensors and views of the same array (PyTorch's)."""
+        vc = self._vc
+        return 0 if vc is None else vc[0]
 
     @_version.setter
     def _version(self, value: int) -> None:
-        self._vc[0] = value
+        self._version_counter()[0] = value
+
+    def _version_counter(self) -> list:
+        """The one-element list holding the version, made on first need (most tensors are never written)."""
+        if self._vc is None:
+            self._vc = [0]
+        return self._vc
 
     @property
     def requires_grad(self) -> bool:
@@ -196,7 +203,7 @@ class Tensor:
         that saved the original refuse to backward, as the values it saved changed.
         """
         t = Tensor._make(self.data)
-        t._vc = self._vc
+        t._vc = self._version_counter()
         return t
 
     def to(self, dtype: Any) -> "Tensor":
