@@ -16,19 +16,29 @@ Example:
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 # The open scopes, outermost first; None when no scope is open (the cheap check in Function.apply).
 current: tuple["Scope", ...] | None = None
 
 
 class Scope:
-    """One entered scope: a label and, optionally, the object (module) it belongs to."""
+    """One entered scope: a label and, optionally, the object (module) it belongs to.
 
-    __slots__ = ("label", "owner")
+    ``label`` may be given as a function, called the first time it is read:
+    modules are called far more often than they are drawn.
+    """
 
-    def __init__(self, label: str, owner: Any = None) -> None:
-        self.label, self.owner = label, owner
+    __slots__ = ("_label", "owner")
+
+    def __init__(self, label: "str | Callable[[], str]", owner: Any = None) -> None:
+        self._label, self.owner = label, owner
+
+    @property
+    def label(self) -> str:
+        if callable(self._label):
+            self._label = self._label()
+        return self._label
 
     def __repr__(self) -> str:
         return f"Scope({self.label!r})"
@@ -39,7 +49,7 @@ class named_scope:
 
     __slots__ = ("scope", "_prev")
 
-    def __init__(self, label: str, owner: Any = None) -> None:
+    def __init__(self, label: "str | Callable[[], str]", owner: Any = None) -> None:
         self.scope = Scope(label, owner)
 
     def __enter__(self) -> Scope:

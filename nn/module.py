@@ -93,7 +93,7 @@ class Module:
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        with named_scope(self._scope_label(), self):
+        with named_scope(self._scope_label, self):  # the label is computed only if a drawing reads it
             return self.forward(*args, **kwargs)
 
     def _scope_label(self) -> str:
