@@ -203,5 +203,6 @@ def main_for(name: str, run: Callable[[bool], dict]) -> None:
     args = parser.parse_args()
     set_threads(args.threads)
     result = run(args.quick)
-    print_targets(result.get("targets", []), f"Targets ({name})")
+    if result.get("targets"):
+        print_targets(result["targets"], f"Targets ({name})")
     print(f"written {save_json(name, result)}", file=sys.stderr)
