@@ -34,8 +34,8 @@ def as_tensor_like(x: Any, ref: Tensor) -> Tensor:
 def operands(a: Any, b: Any) -> tuple[Tensor, Tensor]:
     """Both operands of a binary op as Tensors (Python numbers adopt the other's dtype).
 
-    An integer or bool tensor meeting a floating one takes its dtype (PyTorch's rule:
-    int64 * float32 is float32, where numpy would give float64).
+    An integer tensor meeting a floating one takes its dtype (PyTorch's rule:
+    int64 * float32 is float32, where numpy would give float64); bool needs no cast.
     """
     if isinstance(a, Tensor):
         b = as_tensor_like(b, a)
@@ -44,10 +44,10 @@ def operands(a: Any, b: Any) -> tuple[Tensor, Tensor]:
     else:
         a = Tensor(a)
         b = as_tensor_like(b, a)
-    ka, kb = a.data.dtype.kind, b.data.dtype.kind
-    if ka == "f" and kb in "biu":
+    ka, kb = a.data.dtype.kind, b.data.dtype.kind  # (bool needs no cast: numpy keeps float * bool float)
+    if ka == "f" and kb in "iu":
         b = Tensor._make(b.data.astype(a.data.dtype))
-    elif kb == "f" and ka in "biu":
+    elif kb == "f" and ka in "iu":
         a = Tensor._make(a.data.astype(b.data.dtype))
     return a, b
 

@@ -15,8 +15,9 @@ from gradkit.autograd.tensor import Tensor
 
 
 def const(array: np.ndarray, like: Tensor) -> Tensor:
-    """A constant tensor with ``like``'s dtype (masks and weights inside backward formulas)."""
-    return Tensor._make(array.astype(like.data.dtype, copy=False))
+    """A constant tensor for backward formulas: a bool mask as it is (``float * bool`` keeps the
+    float dtype, without a converted copy), other arrays in ``like``'s dtype."""
+    return Tensor._make(array if array.dtype == bool else array.astype(like.data.dtype, copy=False))
 
 
 class Exp(Function):
