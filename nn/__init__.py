@@ -16,7 +16,8 @@ from gradkit.nn.serialization import CheckpointError, load, load_checkpoint, sav
 from gradkit.nn.activation import ELU, LeakyReLU, LogSoftmax, PReLU, ReLU, Sigmoid, Softmax, Softplus, Tanh  # noqa: E402
 from gradkit.nn.loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, MSELoss,  # noqa: E402
                              NLLLoss)
-from gradkit.nn.training import Callback, EarlyStopping, GradientHealth, History, evaluate, fit  # noqa: E402
+from gradkit.nn.callbacks import Callback, EarlyStopping, GradientHealth  # noqa: E402
+from gradkit.nn.training import History, evaluate, fit  # noqa: E402
 
 # --- scikit-learn estimators (owner: demo helper) ---
 from gradkit.nn.estimator import Classifier, Regressor  # noqa: E402
