@@ -24,12 +24,17 @@ RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 # ----------------------------------------------------------------------------- optional peers
 def numpy_blas_threads() -> int:
-    """Threads numpy's BLAS uses (threadpoolctl when installed, else the CPU count)."""
+    """Threads numpy's own BLAS uses (threadpoolctl when installed, else the CPU count).
+
+    Only the BLAS library shipped with numpy counts: scipy (imported by scikit-learn) loads
+    another one, with its own thread count.
+    """
     try:
         from threadpoolctl import threadpool_info
-        counts = [info["num_threads"] for info in threadpool_info() if info.get("user_api") == "blas"]
-        if counts:
-            return int(max(counts))
+        blas = [info for info in threadpool_info() if info.get("user_api") == "blas"]
+        own = [info for info in blas if "numpy" in str(info.get("filepath", ""))] or blas
+        if own:
+            return int(own[0]["num_threads"])
     except ImportError:
         pass
     return os.cpu_count() or 1
