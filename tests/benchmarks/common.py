@@ -178,7 +178,7 @@ def environment() -> dict:
     torch = import_torch()
     hips = import_hips_autograd()
     try:
-        load = os.getloadavg()
+        load = [round(v, 2) for v in os.getloadavg()]
     except OSError:
         load = None
     return {"python": platform.python_version(), "numpy": np.__version__,
