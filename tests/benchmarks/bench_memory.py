@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import gc
 import tracemalloc
-from typing import Callable
+from collections.abc import Callable
 
 try:
     from .bench_mlp import SIZES, gradkit_step_fn, make_batch, numpy_step_fn

@@ -8,14 +8,32 @@ Run:  python tests/benchmarks/bench_mlp.py [--quick]
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
+from itertools import pairwise
+from typing import Any
 
 import numpy as np
 
 try:
-    from .common import Target, compare, import_hips_autograd, import_torch, main_for, print_table, ratio
+    from .common import (
+        Target,
+        compare,
+        import_hips_autograd,
+        import_torch,
+        main_for,
+        print_table,
+        ratio,
+    )
 except ImportError:  # run as a script
-    from common import Target, compare, import_hips_autograd, import_torch, main_for, print_table, ratio
+    from common import (
+        Target,
+        compare,
+        import_hips_autograd,
+        import_torch,
+        main_for,
+        print_table,
+        ratio,
+    )
 
 SIZES = (784, 256, 128, 10)
 LR = 0.01
@@ -25,7 +43,7 @@ def init_weights(sizes: tuple[int, ...] = SIZES, seed: int = 0) -> list[np.ndarr
     """[W1, b1, W2, b2, ...], W of shape (out, in) as in nn.Linear, U(-1/sqrt(in), 1/sqrt(in)), float32."""
     rng = np.random.default_rng(seed)
     ws = []
-    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+    for fan_in, fan_out in pairwise(sizes):
         bound = 1 / np.sqrt(fan_in)
         ws += [rng.uniform(-bound, bound, (fan_out, fan_in)).astype(np.float32),
                rng.uniform(-bound, bound, fan_out).astype(np.float32)]
@@ -37,6 +55,33 @@ def make_batch(batch: int, sizes: tuple[int, ...] = SIZES, seed: int = 1) -> tup
     rng = np.random.default_rng(seed)
     return (rng.standard_normal((batch, sizes[0])).astype(np.float32),
             rng.integers(0, sizes[-1], batch).astype(np.int64))
+
+
+def gradkit_mlp(sizes: tuple[int, ...]) -> object:
+    """gradkit nn.Sequential(Linear, ReLU, ..., Linear) holding :func:`init_weights`."""
+    from gradkit import nn
+    from gradkit.autograd import no_grad
+
+    layers: list = []
+    for i, (fan_in, fan_out) in enumerate(pairwise(sizes)):
+        layers += [nn.Linear(fan_in, fan_out)] + ([nn.ReLU()] if i < len(sizes) - 2 else [])
+    model = nn.Sequential(*layers)
+    with no_grad():
+        for p, w in zip(model.parameters(), init_weights(sizes)):
+            p.data[...] = w
+    return model
+
+
+def torch_mlp(torch: Any, sizes: tuple[int, ...]) -> Any:
+    """The same model in PyTorch (torch.nn.Sequential) holding :func:`init_weights`."""
+    layers: list = []
+    for i, (fan_in, fan_out) in enumerate(pairwise(sizes)):
+        layers += [torch.nn.Linear(fan_in, fan_out)] + ([torch.nn.ReLU()] if i < len(sizes) - 2 else [])
+    model = torch.nn.Sequential(*layers)
+    with torch.no_grad():
+        for p, w in zip(model.parameters(), init_weights(sizes)):
+            p.copy_(torch.from_numpy(w))
+    return model
 
 
 # ----------------------------------------------------------------------------- the contenders
@@ -79,15 +124,9 @@ def numpy_step_fn(x: np.ndarray, y: np.ndarray, sizes: tuple[int, ...] = SIZES) 
 def gradkit_step_fn(x: np.ndarray, y: np.ndarray, sizes: tuple[int, ...] = SIZES) -> Callable[[], float]:
     """gradkit: nn.Sequential(Linear, ReLU, ...), nn.CrossEntropyLoss, optim.SGD."""
     from gradkit import nn, optim
-    from gradkit.autograd import from_numpy, no_grad
+    from gradkit.autograd import from_numpy
 
-    layers: list = []
-    for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-        layers += [nn.Linear(fan_in, fan_out)] + ([nn.ReLU()] if i < len(sizes) - 2 else [])
-    model = nn.Sequential(*layers)
-    with no_grad():
-        for p, w in zip(model.parameters(), init_weights(sizes)):
-            p.data[...] = w
+    model = gradkit_mlp(sizes)
     loss_fn, opt = nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=LR)
     gx, gy = from_numpy(x), from_numpy(y)
 
@@ -106,13 +145,7 @@ def torch_step_fn(x: np.ndarray, y: np.ndarray, sizes: tuple[int, ...] = SIZES) 
     torch = import_torch()
     if torch is None:
         return None
-    layers: list = []
-    for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-        layers += [torch.nn.Linear(fan_in, fan_out)] + ([torch.nn.ReLU()] if i < len(sizes) - 2 else [])
-    model = torch.nn.Sequential(*layers)
-    with torch.no_grad():
-        for p, w in zip(model.parameters(), init_weights(sizes)):
-            p.copy_(torch.from_numpy(w))
+    model = torch_mlp(torch, sizes)
     loss_fn, opt = torch.nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=LR)
     tx, ty = torch.from_numpy(x), torch.from_numpy(y)
 

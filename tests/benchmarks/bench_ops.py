@@ -10,7 +10,8 @@ Run:  python tests/benchmarks/bench_ops.py [--quick]
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 

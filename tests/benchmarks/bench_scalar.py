@@ -10,7 +10,9 @@ Run:  python tests/benchmarks/bench_scalar.py [--quick]
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from itertools import pairwise
+from typing import Any
 
 import numpy as np
 
@@ -36,7 +38,7 @@ class _InlineValue:
         self._prev = set(_children)
         self._op = _op
 
-    def __add__(self, other: Any) -> "_InlineValue":
+    def __add__(self, other: Any) -> _InlineValue:
         other = other if isinstance(other, _InlineValue) else _InlineValue(other)
         out = _InlineValue(self.data + other.data, (self, other), "+")
 
@@ -46,7 +48,7 @@ class _InlineValue:
         out._backward = _backward
         return out
 
-    def __mul__(self, other: Any) -> "_InlineValue":
+    def __mul__(self, other: Any) -> _InlineValue:
         other = other if isinstance(other, _InlineValue) else _InlineValue(other)
         out = _InlineValue(self.data * other.data, (self, other), "*")
 
@@ -56,7 +58,7 @@ class _InlineValue:
         out._backward = _backward
         return out
 
-    def __pow__(self, other: float) -> "_InlineValue":
+    def __pow__(self, other: float) -> _InlineValue:
         out = _InlineValue(self.data ** other, (self,), f"**{other}")
 
         def _backward() -> None:
@@ -64,8 +66,8 @@ class _InlineValue:
         out._backward = _backward
         return out
 
-    def relu(self) -> "_InlineValue":
-        out = _InlineValue(0 if self.data < 0 else self.data, (self,), "ReLU")
+    def relu(self) -> _InlineValue:
+        out = _InlineValue(max(self.data, 0), (self,), "ReLU")
 
         def _backward() -> None:
             self.grad += (out.data > 0) * out.grad
@@ -76,7 +78,7 @@ class _InlineValue:
         topo: list = []
         visited: set = set()
 
-        def build_topo(v: "_InlineValue") -> None:
+        def build_topo(v: _InlineValue) -> None:
             if v not in visited:
                 visited.add(v)
                 for child in v._prev:
@@ -87,25 +89,25 @@ class _InlineValue:
         for v in reversed(topo):
             v._backward()
 
-    def __neg__(self) -> "_InlineValue":
+    def __neg__(self) -> _InlineValue:
         return self * -1
 
-    def __radd__(self, other: Any) -> "_InlineValue":
+    def __radd__(self, other: Any) -> _InlineValue:
         return self + other
 
-    def __sub__(self, other: Any) -> "_InlineValue":
+    def __sub__(self, other: Any) -> _InlineValue:
         return self + (-other)
 
-    def __rsub__(self, other: Any) -> "_InlineValue":
+    def __rsub__(self, other: Any) -> _InlineValue:
         return other + (-self)
 
-    def __rmul__(self, other: Any) -> "_InlineValue":
+    def __rmul__(self, other: Any) -> _InlineValue:
         return self * other
 
-    def __truediv__(self, other: Any) -> "_InlineValue":
+    def __truediv__(self, other: Any) -> _InlineValue:
         return self * other ** -1
 
-    def __rtruediv__(self, other: Any) -> "_InlineValue":
+    def __rtruediv__(self, other: Any) -> _InlineValue:
         return other * self ** -1
 
 
@@ -125,7 +127,7 @@ def make_problem(n_points: int = 100, sizes: tuple[int, ...] = SIZES,
     X, y = make_moons(n_points, noise=0.1, seed=seed)
     rng = np.random.default_rng(seed)
     ws = []
-    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+    for fan_in, fan_out in pairwise(sizes):
         ws += [rng.uniform(-1, 1, (fan_in, fan_out)), np.zeros(fan_out)]
     return np.asarray(X, np.float64), np.where(np.asarray(y) > 0, 1.0, -1.0), ws
 

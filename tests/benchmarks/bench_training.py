@@ -13,15 +13,16 @@ from __future__ import annotations
 
 import statistics
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 try:
-    from .bench_mlp import init_weights
+    from .bench_mlp import gradkit_mlp, torch_mlp
     from .common import Target, import_torch, main_for, print_table, ratio
 except ImportError:  # run as a script
-    from bench_mlp import init_weights
+    from bench_mlp import gradkit_mlp, torch_mlp
     from common import Target, import_torch, main_for, print_table, ratio
 
 SIZES = (64, 128, 64, 10)
@@ -50,13 +51,7 @@ def gradkit_trainer(sizes: tuple[int, ...]) -> Callable[..., tuple[int | None, f
 
     def train(data: tuple, max_epochs: int) -> tuple[int | None, float]:
         X_tr, X_te, y_tr, y_te = data
-        layers: list = []
-        for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
-            layers += [nn.Linear(a, b)] + ([nn.ReLU()] if i < len(sizes) - 2 else [])
-        model = nn.Sequential(*layers)
-        with no_grad():
-            for p, w in zip(model.parameters(), init_weights(sizes)):
-                p.data[...] = w
+        model = gradkit_mlp(sizes)
         loss_fn, opt = nn.CrossEntropyLoss(), optim.Adam(model.parameters(), lr=LR)
         acc = 0.0
         for epoch in range(1, max_epochs + 1):
@@ -83,13 +78,7 @@ def torch_trainer(sizes: tuple[int, ...]) -> Callable[..., tuple[int | None, flo
 
     def train(data: tuple, max_epochs: int) -> tuple[int | None, float]:
         X_tr, X_te, y_tr, y_te = (torch.from_numpy(a) for a in data)
-        layers: list = []
-        for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
-            layers += [torch.nn.Linear(a, b)] + ([torch.nn.ReLU()] if i < len(sizes) - 2 else [])
-        model = torch.nn.Sequential(*layers)
-        with torch.no_grad():
-            for p, w in zip(model.parameters(), init_weights(sizes)):
-                p.copy_(torch.from_numpy(w))
+        model = torch_mlp(torch, sizes)
         loss_fn, opt = torch.nn.CrossEntropyLoss(), torch.optim.Adam(model.parameters(), lr=LR)
         acc = 0.0
         for epoch in range(1, max_epochs + 1):

@@ -7,8 +7,15 @@ from __future__ import annotations
 
 import pytest
 
-from tests.benchmarks import (bench_chain, bench_memory, bench_mlp, bench_ops, bench_scalar, bench_training,
-                              common)
+from tests.benchmarks import (
+    bench_chain,
+    bench_memory,
+    bench_mlp,
+    bench_ops,
+    bench_scalar,
+    bench_training,
+    common,
+)
 
 
 def assert_times(row: dict, required: list[str], optional: list[str] = ()) -> None:
