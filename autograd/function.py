@@ -36,6 +36,9 @@ from gradkit.autograd import anomaly, grad_mode, scope
 from gradkit.autograd.tensor import Tensor
 
 
+_NOTHING_NEEDED = [(False,) * n for n in range(8)]  # needs_input_grad of unrecorded calls, made once
+
+
 class Function:
     """Base class of graph nodes; subclass with ``forward`` and ``backward`` staticmethods.
 
@@ -65,7 +68,7 @@ class Function:
             needs = tuple([isinstance(a, Tensor) and a._requires_grad for a in args])
             requires_grad = True in needs
         else:
-            needs = (False,) * len(args)
+            needs = _NOTHING_NEEDED[len(args)] if len(args) < 8 else (False,) * len(args)
             requires_grad = False
         node.needs_input_grad = needs
         node._saved = None
@@ -95,6 +98,8 @@ class Function:
     # ------------------------------------------------------------------ ctx API
     def save_for_backward(self, *tensors: Tensor | None) -> None:
         """Keep tensors for backward; an in-place change to one of them makes backward raise."""
+        if True not in self.needs_input_grad:  # not recorded (no_grad, or inside a backward): nothing to keep
+            return
         self._saved = tensors
         self._saved_versions = tuple([0 if t is None else t._version for t in tensors])
 
