@@ -18,7 +18,8 @@ The contract checked on every program:
 * **warnings**: a step may emit only warnings that numpy itself emits when the same computation
   (the step's numpy reference) runs on the same input arrays — same category, same message.
   Backward may emit only numpy's IEEE RuntimeWarnings ("overflow / invalid value / divide by zero /
-  underflow encountered in ..."), and only when some forward value or gradient is non-finite
+  underflow encountered in ..."), and only when some forward value or gradient (of a leaf or an
+  intermediate) is non-finite
   (a derivative at a pole, e.g. sqrt'(0), or arithmetic on inf/NaN); a program whose values and
   gradients are all finite emits no warning in backward. Any other warning fails.
 * every gradient has its input's shape and dtype.
@@ -232,7 +233,10 @@ def run_program(inputs: list[np.ndarray], steps: list[Step], build: Callable | N
     return leaves, pool, loss, record, [(w.category, str(w.message)) for w in caught]
 
 
-def check_backward(leaves, loss, record) -> None:
+def check_backward(leaves, loss, record, pool=()) -> None:
+    for v in pool:
+        if v.grad_fn is not None:
+            v.retain_grad()  # intermediate gradients count too: sqrt'(0) = inf may vanish before a leaf
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -241,7 +245,8 @@ def check_backward(leaves, loss, record) -> None:
             raise AssertionError(f"backward raised {type(e).__name__}: {e}") from e
     for t in leaves:
         assert t.grad is not None and t.grad.shape == t.shape and t.grad.dtype == np.float64
-    grads_finite = all(bool(np.all(np.isfinite(t.grad.data))) for t in leaves)
+    grads_finite = all(bool(np.all(np.isfinite(t.grad.data))) for t in list(leaves) + list(pool)
+                       if t.grad is not None)
     got = [(w.category, str(w.message)) for w in caught]
     bad = [w for w in got if not (w[0] is RuntimeWarning and IEEE.match(w[1]))]
     assert not bad, f"backward emitted non-IEEE warnings {bad}"
@@ -282,7 +287,7 @@ def fuzz_settings(n: int):
 def _wild(inputs, steps) -> None:
     leaves, pool, loss, record, loss_warnings = run_program(inputs, steps)
     assert all(w[0] is RuntimeWarning and IEEE.match(w[1]) for w in loss_warnings), loss_warnings
-    check_backward(leaves, loss, record)
+    check_backward(leaves, loss, record, pool)
     STATS["programs"] += 1
     STATS["steps"] += record.steps_run
     STATS["rejected"] += record.steps_rejected
@@ -291,7 +296,7 @@ def _wild(inputs, steps) -> None:
 def _tame(inputs, steps) -> None:
     leaves, pool, loss, record, loss_warnings = run_program(inputs, steps)
     assert not loss_warnings
-    check_backward(leaves, loss, record)
+    check_backward(leaves, loss, record, pool)
     STATS["programs"] += 1
     STATS["steps"] += record.steps_run
     STATS["rejected"] += record.steps_rejected
