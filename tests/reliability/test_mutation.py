@@ -30,6 +30,7 @@ from gradkit.autograd import ops as gops
 from gradkit.autograd.function import Function
 from gradkit.autograd.tensor import Tensor
 from tests.autograd.op_table import OPS, Op
+from tests.autograd.test_ops import _torch_inputs
 
 MUTATIONS = ("negate", "scale2", "drop_factor", "wrong_axis", "no_reduce", "transpose")
 #: Every differentiable op class of the op table (autograd/ops/__init__.py).
@@ -39,28 +40,36 @@ OP_CLASSES: tuple[type[Function], ...] = (
     gops.Sum, gops.Max, gops.LogSumExp, gops.Softmax, gops.LogSoftmax, gops.Reshape, gops.Permute, gops.Expand,
     gops.SumTo, gops.Cat, gops.GetItem, gops.IndexAdd, gops.IndexPut, gops.MatMul)
 
-SHAPES = {
-    "broadcast": [((2, 1, 3), (4, 1)), ((3,), (2, 3)), ((), (2,))],
-    "matmul": [((3,), (3,)), ((2, 3), (3,)), ((3,), (3, 2)), ((2, 3), (3, 4)), ((2, 2, 3), (3, 4)),
-               ((1, 2, 3), (2, 3, 2)), ((3, 3), (3, 3)), ((2, 3, 3), (3, 3))],
-    "sum_to": [((2, 3, 4),)],
-    "index_add": [((3, 4),)],
-}
-
-
 def _index_put(a: Tensor, b: Tensor) -> Tensor:
     c = a * 1.0
     c[1:] = b[1:] * 2
     return c
 
 
-#: Ops the op table does not reach directly (an in-place write into a graph tensor, a dtype cast).
+def _index_add(a: Tensor) -> Tensor:
+    rows = np.array([0, 2, 0, 1, 0][:a.shape[0]])
+    return gops.IndexAdd.apply(a * a, (a.shape[0] + 2,) + a.shape[1:], (rows,)).sin()
+
+
+def _np_index_add(a: np.ndarray) -> np.ndarray:
+    out = np.zeros((a.shape[0] + 2,) + a.shape[1:])
+    np.add.at(out, (np.array([0, 2, 0, 1, 0][:a.shape[0]]),), a * a)
+    return np.sin(out)
+
+
+def _square(t):
+    return t.reshape(-1)[:4].reshape(2, 2)
+
+
+#: Ops the op table reaches only inside backward formulas or not at all (an in-place write into a graph
+#: tensor, a dtype cast), and a square matmul (a transposed gradient has the right shape only there).
 EXTRA_OPS = [
     Op("index_put", _index_put, lambda a, b: np.concatenate([a[:1], b[1:] * 2]), ("real", "real"), "same_min1d"),
-    Op("sum_to", lambda a: gops.sum_to(a, (3, 1)) * a.sum(0), lambda a: a.sum(0).sum(-1, keepdims=True) * a.sum(0),
-       shapes="sum_to"),
-    Op("index_add", lambda a: gops.IndexAdd.apply(a * a, (5, 4), ([0, 2, 0],)).sin(),
-       lambda a: np.sin(np.add.at(z := np.zeros((5, 4)), ([0, 2, 0],), a * a) or z), shapes="index_add"),
+    Op("sum_to", lambda a: gops.sum_to(a, a.shape[:-1] + (1,)) * a,
+       lambda a: a.sum(-1, keepdims=True) * a, shapes="min1d"),
+    Op("index_add", _index_add, _np_index_add, shapes="min1d"),
+    Op("matmul_square", lambda a, b: _square(a) @ _square(b), lambda a, b: _square(a) @ _square(b),
+       ("real", "real"), "same_min1d"),
     Op("cast", lambda a: gops.cast(a, np.float32) * 3, lambda a: a.astype(np.float32) * 3),
 ]
 #: float32 outputs: finite differences need a larger step and tolerance.
@@ -68,23 +77,8 @@ CHECK_OPTIONS = {"cast": {"eps": 1e-2, "atol": 1e-3, "rtol": 1e-3}}
 
 
 def check_inputs(op: Op, seed: int) -> list[list[np.ndarray]]:
-    """Fixed, seeded float64 inputs inside each input's domain, for every shape kind of the op."""
-    rng = np.random.default_rng(seed)
-    n = len(op.domains)
-    shape_sets = SHAPES.get(op.shapes) or [(s,) * n for s in ([(2, 3, 4), (3, 4)] if op.shapes == "min2d"
-                                                              else [(2, 3, 4), (3, 4), (5,)])]
-    sets = []
-    for shape_tuple in shape_sets:
-        arrays = []
-        for s, d in zip(shape_tuple, op.domains):
-            a = rng.uniform(0.2, 2.0, size=s) if d == "positive" else rng.uniform(-2, 2, size=s)
-            if d == "nonzero":
-                a = np.where(np.abs(a) < 0.1, 0.5, a)
-            if d == "grid":  # distinct values: no ties (max, min, maximum)
-                a = rng.permutation(np.arange(int(np.prod(s))) / 10 - 1).reshape(s) + 0.013 * len(arrays)
-            arrays.append(np.asarray(a, dtype=np.float64))
-        sets.append(arrays)
-    return sets
+    """Fixed, seeded float64 inputs inside each input's domain, for every shape kind of the op (test_ops')."""
+    return list(_torch_inputs(op, seed))
 
 
 def graph_classes(out: Tensor) -> set[type]:
