@@ -216,7 +216,8 @@ def _malicious_files(folder, canary: str) -> dict[str, str]:
         pickle.dump({"w": evil}, f)
     with open(path("pickle_protocol0"), "wb") as f:
         pickle.dump(evil, f, protocol=0)
-    np.save(open(path("npy_object_array"), "wb"), obj_array, allow_pickle=True)
+    with open(path("npy_object_array"), "wb") as f:
+        np.save(f, obj_array, allow_pickle=True)
     np.savez(path("npz_object_array_with_header"), __gradkit__=_header({"a0": obj_array}), a0=obj_array)
     np.savez(path("npz_object_header"), __gradkit__=obj_array, a0=np.zeros(2))
     good_header = _header({"a0": np.zeros(2)})

@@ -204,9 +204,9 @@ def run_program(inputs: list[np.ndarray], steps: list[Step], build: Callable | N
     record = Run(accepted=[])
     for step in steps:
         args = [pool[i % len(pool)] for i in step.operands]
-        out, err, got = _recorded(lambda: step.op.fn(*args, step.k))
+        out, err, got = _recorded(lambda s=step, a=args: s.op.fn(*a, s.k))
         arrays = [a.data for a in args]
-        ref, ref_err, expected = _recorded(lambda: step.op.ref(*[a.copy() for a in arrays], step.k))
+        ref, ref_err, expected = _recorded(lambda s=step, a=arrays: s.op.ref(*[x.copy() for x in a], s.k))
         if err is not None:
             assert not isinstance(err, FORBIDDEN) and isinstance(err, DOCUMENTED), (
                 f"{step.op.name} on shapes {[a.shape for a in arrays]} raised {type(err).__name__}: {err}")
@@ -222,8 +222,9 @@ def run_program(inputs: list[np.ndarray], steps: list[Step], build: Callable | N
         if theirs is not None or ref_err is None:
             ref = ref if theirs is None else theirs
             assert out.shape == np.shape(ref), f"{step.op.name}: shape {out.shape} vs reference {np.shape(ref)}"
+            source = "numpy" if theirs is None else "torch"
             np.testing.assert_allclose(out.data, ref, rtol=1e-9, atol=1e-300, equal_nan=True,
-                                       err_msg=f"{step.op.name} on {arrays} ({'torch' if theirs is not None else 'numpy'})")
+                                       err_msg=f"{step.op.name} on {arrays} ({source})")
         record.finite &= bool(np.all(np.isfinite(out.data)))
         pool.append(out)
     record.finite &= all(bool(np.all(np.isfinite(t.data))) for t in leaves)
@@ -344,7 +345,7 @@ def test_no_recursion_error_on_a_long_random_program():
     steps = [Step(SMOOTH[int(rng.integers(len(SMOOTH)))], (-1, -2), int(rng.integers(8))) for _ in range(3000)]
     steps = [Step(s.op, tuple(len(steps) * 10 + o for o in s.operands[:s.op.arity]), s.k) for s in steps]
     leaves, pool, loss, record, _ = run_program([rng.standard_normal(3), rng.standard_normal(3)], steps)
-    check_backward(leaves, loss, record)
+    check_backward(leaves, loss, record, pool)
 
 
 def test_anomaly_error_is_a_documented_runtime_error():
