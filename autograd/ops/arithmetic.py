@@ -94,7 +94,7 @@ class Mul(Function):
 
 
 class Div(Function):
-    """z = x / y;  dz/dx = 1/y,  dz/dy = -x/y**2."""
+    """z = x / y;  dz/dx = 1/y,  dz/dy = -x/y**2, computed as -(x/y)/y (y**2 leaves float range first)."""
 
     @staticmethod
     def forward(ctx: Function, x: Tensor, y: Tensor) -> np.ndarray:
@@ -105,7 +105,7 @@ class Div(Function):
     def backward(ctx: Function, grad: Tensor) -> tuple:
         x, y = ctx.saved_tensors
         gx = grad / y if ctx.needs_input_grad[0] else None
-        gy = -grad * x / (y * y) if x is not None else None
+        gy = -grad * (x / y) / y if x is not None else None  # not x / y**2: y*y overflows or underflows
         return gx, gy
 
 

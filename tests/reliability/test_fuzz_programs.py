@@ -382,13 +382,9 @@ def test_the_contract_checker_catches_violations(fn, error):
 
 
 # ---------------------------------------------------------------------- findings
-# Found by the long fuzz run (GRADKIT_LONG=1): Div.backward computes dz/dy = -g*x/(y*y), and y*y
+# Found by the long fuzz run (GRADKIT_LONG=1): Div.backward computed dz/dy = -g*x/(y*y), and y*y
 # overflows (|y| > 1.3e154) or underflows to 0 (|y| < 1e-162) where the gradient itself is finite.
-# PyTorch computes -g*(x/y)/y. Strict xfail: it turns into a failure (remove the mark) once fixed.
-DIV_BUG = "autograd/ops/arithmetic.py Div.backward: y*y overflows/underflows (finite gradient becomes inf/warns)"
-
-
-@pytest.mark.xfail(strict=True, reason=DIV_BUG)
+# Fixed by computing -g*(x/y)/y, as PyTorch does; these tests keep it fixed.
 def test_div_backward_by_a_huge_divisor_emits_no_overflow():
     y = ag.Tensor(np.array([1e300, 1.0]), requires_grad=True)
     with warnings.catch_warnings():
@@ -397,7 +393,6 @@ def test_div_backward_by_a_huge_divisor_emits_no_overflow():
     np.testing.assert_array_equal(y.grad.data, [-0.0, -1.0])
 
 
-@pytest.mark.xfail(strict=True, reason=DIV_BUG)
 def test_div_backward_by_a_tiny_divisor_is_finite_and_exact():
     x = ag.Tensor(np.array([1e-300]), requires_grad=True)
     y = ag.Tensor(np.array([1e-170]), requires_grad=True)
