@@ -3,9 +3,10 @@
 ``train_eval(X_train, y_train, X_val, y_val, **params)`` trains whatever it likes
 and returns a score (higher is better) or a dict of named scores; a name
 ``"train_<name>"`` is read as the training-set counterpart of ``<name>``.
-Every fold runs with gradkit's default generator seeded by a fold seed derived
-*before* dispatch, so ``n_jobs=1``, ``n_jobs=2`` and a Dask cluster give identical
-results (the caller's generator state is restored afterwards). The fold loop and
+Every fold runs inside ``fork_rng(fold seed)`` -- its own generator behind
+gradkit's randomness, seeded by a fold seed derived *before* dispatch and local to
+the thread running it -- so ``n_jobs=1``, ``n_jobs=2``, threads and a Dask cluster
+give identical results, and the caller's generator is untouched. The fold loop and
 the failure rules (``error_score``, warnings) follow scikit-learn's
 ``sklearn/model_selection/_validation.py``.
 
@@ -23,17 +24,16 @@ lambda or a notebook-local closure).
 """
 from __future__ import annotations
 
-import contextlib
 import numbers
 import sys
 import traceback
 import warnings
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable
 
 import numpy as np
 from numpy.typing import NDArray
 
-from gradkit.autograd.random import default_generator
+from gradkit.autograd.random import default_generator, fork_rng
 from gradkit.data.checks import check_consistent_length, check_finite, to_numpy
 
 TrainEval = Callable[..., Any]
@@ -176,18 +176,6 @@ def fold_seeds(seed: int | None, n_folds: int) -> list[int]:
 
 # --------------------------------------------------------------------------- one fold
 
-@contextlib.contextmanager
-def _seeded_default_generator(seed: int) -> Iterator[None]:
-    """Run with gradkit's default generator in the state of ``default_rng(seed)``; restore it afterwards."""
-    generator = default_generator()
-    saved = generator.bit_generator.state
-    generator.bit_generator.state = np.random.default_rng(seed).bit_generator.state
-    try:
-        yield
-    finally:
-        generator.bit_generator.state = saved
-
-
 def _to_float(value: Any, name: str) -> float:
     """A score as float: numbers, 0-d arrays and one-element tensors (``.item()``)."""
     if hasattr(value, "item") and not isinstance(value, numbers.Number):
@@ -212,7 +200,7 @@ def _evaluate_fold(train_eval: TrainEval, X: NDArray, y: NDArray | None, train: 
     """Run one fit; return (scores, None), or (None, formatted error) when it raised and errors are scored."""
     y_train = None if y is None else y[train]
     y_test = None if y is None else y[test]
-    with _seeded_default_generator(seed):
+    with fork_rng(seed):  # this fold's own generator, even when folds run in threads
         try:
             out = train_eval(X[train], y_train, X[test], y_test, **params)
         except Exception:

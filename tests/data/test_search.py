@@ -275,3 +275,15 @@ def test_plot_with_several_parameters_needs_param():
     ax = search.plot(param="a", ax=plt.subplots()[1])
     assert ax.get_lines()[0].get_xdata().tolist() == [0.0, 1.0, 2.0] and ax.get_xscale() == "linear"
     plt.close("all")
+
+
+def test_grid_search_with_joblib_threads_identical_to_n_jobs_1():
+    """Folds running in threads of one process draw from their own generators (fork_rng), not a shared one."""
+    joblib = pytest.importorskip("joblib")
+    X, y = np.arange(12.0).reshape(-1, 1), np.zeros(12)
+    grid = {"a": [0.0, 0.5, 1.0], "kind": ["x", "y"]}
+    serial = GridSearch(noisy, grid, cv=3, seed=4, progress=False).fit(X, y)
+    with joblib.parallel_backend("threading", n_jobs=2):
+        threaded = GridSearch(noisy, grid, cv=3, seed=4, n_jobs=2, progress=False).fit(X, y)
+    for a, b in zip(serial.results, threaded.results):
+        np.testing.assert_array_equal(a.scores["score"], b.scores["score"])
