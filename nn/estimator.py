@@ -37,7 +37,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gradkit.autograd.grad_mode import no_grad
-from gradkit.autograd.random import get_rng_state, set_rng_state
+from gradkit.autograd.random import fork_rng
 from gradkit.autograd.tensor import from_numpy
 from gradkit.nn.activation import ReLU
 from gradkit.nn.container import Sequential
@@ -91,16 +91,13 @@ def mlp(n_features: int, n_outputs: int, hidden_sizes: tuple[int, ...] = (100,),
 
 @contextlib.contextmanager
 def _seeded(seed: int | None) -> Iterator[None]:
-    """With an int seed, run with gradkit's generator in the state of ``default_rng(seed)``, then restore it."""
+    """With an int seed, run with a private generator ``default_rng(seed)`` behind gradkit's randomness
+    (``fork_rng``: local to this thread, so fits in parallel threads cannot interfere)."""
     if seed is None:
         yield
         return
-    saved = get_rng_state()
-    set_rng_state(np.random.default_rng(seed).bit_generator.state)
-    try:
+    with fork_rng(seed):
         yield
-    finally:
-        set_rng_state(saved)
 
 
 class _Minibatches:
