@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from gradkit.autograd import dtypes
+from gradkit.autograd import anomaly, dtypes, grad_mode
 from gradkit.autograd.function import Function
 from gradkit.autograd.tensor import Tensor
 
@@ -50,6 +50,28 @@ def operands(a: Any, b: Any) -> tuple[Tensor, Tensor]:
     elif kb == "f" and ka in "iu":
         a = Tensor._make(a.data.astype(b.data.dtype))
     return a, b
+
+
+def unrecorded_arrays(a: Any, b: Any) -> tuple | None:
+    """The two operands as numpy values when a binary op needs no graph node, else None.
+
+    That is when grad mode is off -- as inside every backward pass without
+    create_graph, where backward formulas do their arithmetic -- anomaly mode is
+    off, and numpy's own promotion already gives gradkit's dtype: two tensors of
+    one dtype, or a float tensor and a Python number. Then ``a * b`` is just the
+    numpy product, without a Function node (the op's forward, minus bookkeeping).
+    """
+    if grad_mode._enabled or anomaly._enabled:
+        return None
+    ta, tb = type(a), type(b)
+    if ta is Tensor:
+        da = a.data
+        if tb is Tensor:
+            return (da, b.data) if da.dtype is b.data.dtype else None
+        return (da, b) if (tb is float or tb is int) and da.dtype.kind == "f" else None
+    if tb is Tensor and (ta is float or ta is int) and b.data.dtype.kind == "f":
+        return a, b.data
+    return None
 
 
 class Add(Function):
@@ -155,30 +177,48 @@ class Pow(Function):
 
 def add(a: Any, b: Any) -> Tensor:
     """Elementwise sum with broadcasting: ``a + b``."""
+    raw = unrecorded_arrays(a, b)
+    if raw is not None:
+        x, y = raw
+        return Tensor._make(x + y)
     a, b = operands(a, b)
     return Add.apply(a, b)
 
 
 def sub(a: Any, b: Any) -> Tensor:
     """Elementwise difference with broadcasting: ``a - b``."""
+    raw = unrecorded_arrays(a, b)
+    if raw is not None:
+        x, y = raw
+        return Tensor._make(x - y)
     a, b = operands(a, b)
     return Sub.apply(a, b)
 
 
 def mul(a: Any, b: Any) -> Tensor:
     """Elementwise product with broadcasting: ``a * b``."""
+    raw = unrecorded_arrays(a, b)
+    if raw is not None:
+        x, y = raw
+        return Tensor._make(x * y)
     a, b = operands(a, b)
     return Mul.apply(a, b)
 
 
 def div(a: Any, b: Any) -> Tensor:
     """Elementwise true division with broadcasting: ``a / b``."""
+    raw = unrecorded_arrays(a, b)
+    if raw is not None:
+        x, y = raw
+        return Tensor._make(x / y)
     a, b = operands(a, b)
     return Div.apply(a, b)
 
 
 def neg(a: Tensor) -> Tensor:
     """``-a``."""
+    if not (grad_mode._enabled or anomaly._enabled) and type(a) is Tensor:  # no node needed (see above)
+        return Tensor._make(-a.data)
     return Neg.apply(a)
 
 

@@ -6,6 +6,7 @@ from typing import Any
 import numpy as np
 
 from gradkit.autograd.function import Function
+from gradkit.autograd.ops.arithmetic import unrecorded_arrays
 from gradkit.autograd.tensor import Tensor
 
 
@@ -64,4 +65,6 @@ def matmul(a: Any, b: Any) -> Tensor:
     if a.data.shape[-1] != inner_b:
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({'x'.join(map(str, a.data.shape))} and "
                            f"{'x'.join(map(str, b.data.shape))})")
+    if unrecorded_arrays(a, b) is not None:  # no node needed (a backward pass without create_graph)
+        return Tensor._make(a.data @ b.data)
     return MatMul.apply(a, b)
