@@ -175,44 +175,38 @@ class Pow(Function):
         return gx, gy
 
 
+def binary(fn: type[Function], a: Any, b: Any, ufunc: Callable | None = None) -> Tensor:
+    """Apply the binary op ``fn`` to two operands (Python numbers adopt the tensor's dtype).
+
+    With ``ufunc`` (the op's numpy forward), a call that needs no node (see
+    :func:`unrecorded_arrays`) is just that ufunc on the arrays.
+    """
+    if ufunc is not None:
+        raw = unrecorded_arrays(a, b)
+        if raw is not None:
+            return Tensor._make(ufunc(*raw))
+    a, b = operands(a, b)
+    return fn.apply(a, b)
+
+
 def add(a: Any, b: Any) -> Tensor:
     """Elementwise sum with broadcasting: ``a + b``."""
-    raw = unrecorded_arrays(a, b)
-    if raw is not None:
-        x, y = raw
-        return Tensor._make(x + y)
-    a, b = operands(a, b)
-    return Add.apply(a, b)
+    return binary(Add, a, b, np.add)
 
 
 def sub(a: Any, b: Any) -> Tensor:
     """Elementwise difference with broadcasting: ``a - b``."""
-    raw = unrecorded_arrays(a, b)
-    if raw is not None:
-        x, y = raw
-        return Tensor._make(x - y)
-    a, b = operands(a, b)
-    return Sub.apply(a, b)
+    return binary(Sub, a, b, np.subtract)
 
 
 def mul(a: Any, b: Any) -> Tensor:
     """Elementwise product with broadcasting: ``a * b``."""
-    raw = unrecorded_arrays(a, b)
-    if raw is not None:
-        x, y = raw
-        return Tensor._make(x * y)
-    a, b = operands(a, b)
-    return Mul.apply(a, b)
+    return binary(Mul, a, b, np.multiply)
 
 
 def div(a: Any, b: Any) -> Tensor:
     """Elementwise true division with broadcasting: ``a / b``."""
-    raw = unrecorded_arrays(a, b)
-    if raw is not None:
-        x, y = raw
-        return Tensor._make(x / y)
-    a, b = operands(a, b)
-    return Div.apply(a, b)
+    return binary(Div, a, b, np.true_divide)
 
 
 def neg(a: Tensor) -> Tensor:
@@ -224,8 +218,7 @@ def neg(a: Tensor) -> Tensor:
 
 def pow(a: Any, b: Any) -> Tensor:  # noqa: A001  (torch.pow)
     """Elementwise power with broadcasting: ``a ** b`` (either may be a tensor)."""
-    a, b = operands(a, b)
-    return Pow.apply(a, b)
+    return binary(Pow, a, b)
 
 
 def compare(ufunc: Callable, a: Any, b: Any) -> Tensor:

@@ -284,14 +284,12 @@ def clamp(x: Tensor, min: float | None = None, max: float | None = None) -> Tens
 
 def maximum(a: Any, b: Any) -> Tensor:
     """Elementwise maximum with broadcasting; ties split the gradient evenly."""
-    a, b = operands(a, b)
-    return Maximum.apply(a, b)
+    return binary(Maximum, a, b)
 
 
 def minimum(a: Any, b: Any) -> Tensor:
     """Elementwise minimum with broadcasting; ties split the gradient evenly."""
-    a, b = operands(a, b)
-    return Minimum.apply(a, b)
+    return binary(Minimum, a, b)
 
 
 def where(cond: Any, a: Any, b: Any) -> Tensor:
@@ -322,4 +320,4 @@ def cast(x: Tensor, dtype: Any) -> Tensor:
     return Cast.apply(x, dtype)
 
 
-from gradkit.autograd.ops.arithmetic import operands  # noqa: E402
+from gradkit.autograd.ops.arithmetic import binary, operands  # noqa: E402

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import builtins
 import warnings
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
