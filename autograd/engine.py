@@ -43,10 +43,17 @@ def _run_hooks(t: Tensor, g: Tensor) -> Tensor:
     return g
 
 
-def _accumulate(leaf: Tensor, g: Tensor, create_graph: bool) -> None:
-    """``leaf.grad += g``; the first gradient is copied so no two ``.grad`` share memory."""
+def _accumulate(leaf: Tensor, g: Tensor, create_graph: bool, owned: bool = False) -> None:
+    """``leaf.grad += g``; a first gradient is copied so no two ``.grad`` share memory, unless ``owned``.
+
+    ``owned``: nothing but this walk refers to ``g``'s array (see ``Function.fresh_gradients``),
+    so it becomes ``.grad`` as it is: one parameter-sized copy less per leaf and backward.
+    """
     if leaf.grad is None:  # with create_graph a differentiable copy: one gradient may reach several leaves
-        leaf.grad = g + 0 if create_graph else Tensor._make(g.data.copy())
+        if create_graph:
+            leaf.grad = g + 0
+        else:
+            leaf.grad = g if owned else Tensor._make(g.data.copy())
     elif create_graph or leaf.grad._requires_grad:
         leaf.grad = leaf.grad + g
     else:
@@ -96,6 +103,7 @@ def run_backward(outputs: Sequence[Tensor], grad_outputs: Sequence[Any] | None, 
     grads: dict = {}
     # each leaf's contributions are summed first, so its hooks run once with the total (as PyTorch)
     leaf_grads: dict = {}
+    owned: set = set()  # leaves whose summed gradient is an array made in this walk and held by nothing else
     root_nodes = []
     for i, t in enumerate(outputs):
         if not isinstance(t, Tensor):
@@ -157,6 +165,7 @@ def run_backward(outputs: Sequence[Tensor], grad_outputs: Sequence[Any] | None, 
             else:  # nothing reached this node: it sends nothing, but its parents must still be counted down
                 in_grads = (None,) * len(node.parents)
             sends = [] if observer is not None else None
+            fresh = node.fresh_gradients
             for i, (p, gi) in enumerate(zip(node.parents, in_grads)):
                 if p is None:
                     continue
@@ -172,7 +181,14 @@ def run_backward(outputs: Sequence[Tensor], grad_outputs: Sequence[Any] | None, 
                 if isinstance(p, Tensor):
                     if gi is not None:
                         prev = leaf_grads.get(p)
-                        leaf_grads[p] = gi if prev is None else prev + gi
+                        if prev is None:
+                            leaf_grads[p] = gi
+                            # made here (by a fresh-gradient op, or summed/cast to the input), not a view
+                            if (fresh or gi is not raw) and gi.data.base is None:
+                                owned.add(p)
+                        else:
+                            leaf_grads[p] = prev + gi
+                            owned.add(p)
                     continue
                 if gi is not None:
                     prev = grads.get(p)
@@ -190,7 +206,7 @@ def run_backward(outputs: Sequence[Tensor], grad_outputs: Sequence[Any] | None, 
                                "ready (a node's output was fed back into one of its own inputs)")
         if observer is None:
             for leaf, g in leaf_grads.items():
-                _deliver_leaf(leaf, g, create_graph, capture)
+                _deliver_leaf(leaf, g, create_graph, capture, leaf in owned)
     finally:
         grad_mode._enabled = prev_mode
         anomaly._in_backward = prev_in_backward
@@ -198,14 +214,14 @@ def run_backward(outputs: Sequence[Tensor], grad_outputs: Sequence[Any] | None, 
             gc.enable()
 
 
-def _deliver_leaf(leaf: Tensor, g: Tensor, create_graph: bool, capture: dict | None) -> None:
-    if leaf._hooks:
-        g = _run_hooks(leaf, g)
+def _deliver_leaf(leaf: Tensor, g: Tensor, create_graph: bool, capture: dict | None, owned: bool) -> None:
+    if leaf._hooks:  # a hook may keep the gradient it is given: .grad gets a copy
+        g, owned = _run_hooks(leaf, g), False
     if capture is not None:
         if leaf in capture:
             capture[leaf] = g if capture[leaf] is None else capture[leaf] + g
         return
-    _accumulate(leaf, g, create_graph)
+    _accumulate(leaf, g, create_graph, owned)
 
 
 def backward(tensors: Sequence[Tensor], grad_tensors: Sequence[Any] | None = None, retain_graph: bool = False,

@@ -52,6 +52,11 @@ class Function:
     __slots__ = ("inputs", "parents", "needs_input_grad", "_saved", "_saved_versions", "_out",
                  "_out_version", "_released", "_trace", "scope", "__dict__", "__weakref__")
 
+    #: True for ops whose ``backward`` computes every gradient into a new array that nothing else
+    #: keeps (``grad * y``), as opposed to passing ``grad`` itself on (``Add``) or returning a cached
+    #: array. The engine then makes such an array a leaf's ``.grad`` without copying it.
+    fresh_gradients = False
+
     @staticmethod
     def forward(ctx: "Function", *args: Any, **kwargs: Any) -> np.ndarray:
         raise NotImplementedError("Function subclasses must implement forward(ctx, *args)")

@@ -17,6 +17,8 @@ from gradkit.nn.parameter import Parameter
 class LinearFunction(Function):
     """y = x Wᵀ + b;  dx = g W,  dW = gᵀ x (summed over batch dims),  db = Σ g (one graph node)."""
 
+    fresh_gradients = True
+
     @staticmethod
     def forward(ctx: Function, x: Tensor, weight: Tensor, bias: Tensor | None) -> np.ndarray:
         needs = ctx.needs_input_grad

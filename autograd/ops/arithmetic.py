@@ -101,6 +101,8 @@ class Sub(Function):
 class Mul(Function):
     """z = x * y;  dz/dx = y,  dz/dy = x."""
 
+    fresh_gradients = True
+
     @staticmethod
     def forward(ctx: Function, x: Tensor, y: Tensor) -> np.ndarray:
         # save only what the other input's gradient needs: ``b *= 2`` must not save b itself
@@ -117,6 +119,8 @@ class Mul(Function):
 
 class Div(Function):
     """z = x / y;  dz/dx = 1/y,  dz/dy = -x/y**2, computed as -(x/y)/y (y**2 leaves float range first)."""
+
+    fresh_gradients = True
 
     @staticmethod
     def forward(ctx: Function, x: Tensor, y: Tensor) -> np.ndarray:

@@ -17,6 +17,8 @@ class MatMul(Function):
     dropped from Z (numpy/PyTorch); the backward re-inserts it.
     """
 
+    fresh_gradients = True
+
     @staticmethod
     def forward(ctx: Function, a: Tensor, b: Tensor) -> np.ndarray:
         ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b if ctx.needs_input_grad[0] else None)

@@ -348,6 +348,52 @@ def test_reshape_grad_does_not_alias_upstream():
     assert not np.shares_memory(x.grad.data, seed.data)
 
 
+class Doubled(Function):
+    """y = 2x, with a backward that returns a new array each time (``fresh_gradients``)."""
+
+    fresh_gradients = True
+    returned: list = []
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.data * 2
+
+    @staticmethod
+    def backward(ctx, grad):
+        g = grad.data * 2
+        Doubled.returned.append(g)
+        return Tensor._make(g)
+
+
+def test_a_fresh_gradient_becomes_the_leaf_grad_without_a_copy():
+    x = leaf([1.0, 2.0])
+    Doubled.returned.clear()
+    Doubled.apply(x).sum().backward()
+    assert x.grad.data is Doubled.returned[0]  # handed over, not copied
+    np.testing.assert_array_equal(x.grad.data, [2.0, 2.0])
+
+
+def test_a_fresh_gradient_seen_by_a_hook_is_copied_into_grad():
+    x = leaf([1.0, 2.0])
+    seen = []
+    x.register_hook(seen.append)
+    Doubled.apply(x).sum().backward()
+    assert not np.shares_memory(x.grad.data, seen[0].data)
+
+
+def test_gradients_handed_over_are_not_shared_and_accumulate_across_backwards():
+    w, b = leaf([[1.0, 2.0], [3.0, 4.0]]), leaf([0.5, -0.5])
+    x = gk.tensor([[1.0, 1.0], [2.0, 0.0]], dtype="float64", requires_grad=True)
+    loss = gk.nn.functional.linear(x, w, b).sum() + (x * w).sum()
+    loss.backward(retain_graph=True)
+    first = [t.grad.data.copy() for t in (w, b, x)]
+    grads = [t.grad.data for t in (w, b, x)]
+    assert not any(np.shares_memory(p, q) for i, p in enumerate(grads) for q in grads[i + 1:])
+    loss.backward()  # accumulates in place into the arrays handed over the first time
+    for t, g in zip((w, b, x), first):
+        np.testing.assert_allclose(t.grad.data, 2 * g)
+
+
 # ---------------------------------------------------------------- AG-36 determinism
 _PROGRAM = """
 import numpy as np, gradkit as gk
