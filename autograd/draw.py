@@ -248,8 +248,8 @@ def _walk(outputs: tuple, names: dict[int, str], show_data: bool, show_grad: boo
     scopes: dict[int, tuple] = {}  # item index -> tuple of Scope objects (ops)
     queue: deque = deque()
 
-    def visit(obj: Any) -> int:
-        key = id(obj)
+    def visit(obj: Any, key: Any = None) -> int:
+        key = id(obj) if key is None else key
         got = index.get(key)
         if got is not None:
             return got
@@ -297,11 +297,16 @@ def _walk(outputs: tuple, names: dict[int, str], show_data: bool, show_grad: boo
         dst = index[id(obj)]
         inputs = obj.inputs  # None once a backward released the node: constants are then unknown
         for k, p in enumerate(obj.parents):
+            key = None
             if p is None:
                 if inputs is None or not isinstance(inputs[k], Tensor):
                     continue
                 p = inputs[k]
-            src = visit(p)
+                if p.data.size == 1 and not (names.get(id(p)) or p.name):
+                    # an unnamed number is a literal of the formula, drawn beside each op using it
+                    # (``y * 2 + x * 2`` shows two 2s even where both ops read one cached constant)
+                    key = (id(p), id(obj), k)
+            src = visit(p, key)
             if dst >= 0:
                 if src < 0:
                     if model.more is None:

@@ -69,29 +69,38 @@ class Function:
     def apply(cls, *args: Any, **kwargs: Any) -> Tensor:
         """Run forward; record the node when grad mode is on and an input requires grad."""
         node = cls.__new__(cls)
+        parents = None
         if grad_mode._enabled:
-            needs = tuple([isinstance(a, Tensor) and a._requires_grad for a in args])
-            requires_grad = True in needs
+            # one pass over the arguments (the hottest loop of the forward): which inputs need a
+            # gradient, and where each one's gradient goes (its node, or the leaf itself)
+            needs = parents = ()
+            for a in args:
+                if isinstance(a, Tensor) and a._requires_grad:
+                    fn = a.grad_fn
+                    parents += (a if fn is None else fn,)
+                    needs += (True,)
+                else:
+                    parents += (None,)
+                    needs += (False,)
+            if True not in needs:
+                parents = None
         else:
             needs = _NOTHING_NEEDED[len(args)] if len(args) < 8 else (False,) * len(args)
-            requires_grad = False
         node.needs_input_grad = needs
         node._saved = None
         node._released = False
         node._trace = traceback.extract_stack()[:-2] if anomaly._enabled else None
         data = cls.forward(node, *args, **kwargs)
-        out = Tensor._make(data, requires_grad)
+        out = Tensor._make(data, parents is not None)
         base = out.data.base
         if base is not None:  # a view (indexing, reshape, transpose) shares its base's version counter,
             for a in args:    # so an in-place write through either is seen by nodes that saved the other
                 if isinstance(a, Tensor) and (base is a.data or base is a.data.base):
                     out._vc = a._version_counter()
                     break
-        if requires_grad:
+        if parents is not None:
             node.inputs = args
-            node.parents = tuple([
-                (a.grad_fn if a.grad_fn is not None else a) if isinstance(a, Tensor) and a._requires_grad else None
-                for a in args])
+            node.parents = parents
             node._out = weakref.ref(out)
             node._out_version = 0
             node.scope = scope.current  # the module calls this op ran inside (for drawing)
@@ -106,7 +115,12 @@ class Function:
         if True not in self.needs_input_grad:  # not recorded (no_grad, or inside a backward): nothing to keep
             return
         self._saved = tensors
-        self._saved_versions = tuple([0 if t is None else t._version for t in tensors])
+        versions = None  # None: every saved tensor is at version 0 (no in-place write yet, the usual case)
+        for t in tensors:
+            if t is not None and t._vc is not None:
+                versions = tuple([0 if t is None else t._version for t in tensors])
+                break
+        self._saved_versions = versions
 
     @property
     def saved_tensors(self) -> tuple:
@@ -115,9 +129,12 @@ class Function:
             raise_released(self)
         if self._saved is None:
             return ()
-        for i, (t, version) in enumerate(zip(self._saved, self._saved_versions)):
-            if t is not None and t._version != version:
-                raise_modified(self, t, f"saved tensor {i}", version)
+        versions = self._saved_versions
+        for i, t in enumerate(self._saved):
+            if t is not None and t._vc is not None:
+                version = 0 if versions is None else versions[i]
+                if t._vc[0] != version:
+                    raise_modified(self, t, f"saved tensor {i}", version)
         return self._saved
 
     @property

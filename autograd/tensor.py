@@ -318,7 +318,8 @@ class Tensor:
             old.grad_fn = self.grad_fn
             node.inputs = tuple(old if a is self else a for a in node.inputs)
             if node._saved is not None and any(t is self for t in node._saved):
-                node._saved_versions = tuple(0 if t is self else v for t, v in zip(node._saved, node._saved_versions))
+                versions = node._saved_versions or (0,) * len(node._saved)
+                node._saved_versions = tuple(0 if t is self else v for t, v in zip(node._saved, versions))
                 node._saved = tuple(old if t is self else t for t in node._saved)
         self.data[...] = out.data
         self._version += 1

@@ -14,6 +14,25 @@ from gradkit.autograd.function import Function
 from gradkit.autograd.tensor import Tensor
 
 
+# Constant tensors made for Python numbers, by (value, type, dtype): ``y * 0.5`` in a loop makes one
+# constant, not one per call. They are only ever read (inputs and saved tensors of nodes). Zero is not
+# cached, as 0.0 == -0.0 would share one entry; the table is emptied when it grows past _MAX_CONSTANTS.
+_CONSTANTS: dict = {}
+_MAX_CONSTANTS = 1024
+
+
+def _constant(x: float | int | bool, dtype: Any) -> Tensor:
+    key = (x, type(x), dtype)
+    t = _CONSTANTS.get(key)
+    if t is None:
+        t = Tensor._make(np.array(x, dtype=dtype))
+        if x != 0:
+            if len(_CONSTANTS) >= _MAX_CONSTANTS:
+                _CONSTANTS.clear()
+            _CONSTANTS[key] = t
+    return t
+
+
 def as_tensor_like(x: Any, ref: Tensor) -> Tensor:
     """Make a constant Tensor of ``x``; a Python number takes ``ref``'s dtype (NEP 50, as PyTorch).
 
@@ -24,10 +43,11 @@ def as_tensor_like(x: Any, ref: Tensor) -> Tensor:
         return x
     tx = type(x)
     if tx is float or tx is int or tx is bool:
-        kind = ref.data.dtype.kind
+        dtype = ref.data.dtype
+        kind = dtype.kind
         if kind == "f" or (kind in "iu" and tx is not float) or (kind == "b" and tx is bool):
-            return Tensor._make(np.array(x, dtype=ref.data.dtype))
-        return Tensor._make(np.array(x, dtype=dtypes.get_default_dtype() if tx is float else None))
+            return _constant(x, dtype)
+        return _constant(x, dtypes.get_default_dtype()) if tx is float else Tensor._make(np.array(x))
     return Tensor(x)
 
 
@@ -44,11 +64,14 @@ def operands(a: Any, b: Any) -> tuple[Tensor, Tensor]:
     else:
         a = Tensor(a)
         b = as_tensor_like(b, a)
-    ka, kb = a.data.dtype.kind, b.data.dtype.kind  # (bool needs no cast: numpy keeps float * bool float)
+    da, db = a.data.dtype, b.data.dtype
+    if da is db:  # the usual case: one dtype, nothing to decide
+        return a, b
+    ka, kb = da.kind, db.kind  # (bool needs no cast: numpy keeps float * bool float)
     if ka == "f" and kb in "iu":
-        b = Tensor._make(b.data.astype(a.data.dtype))
+        b = Tensor._make(b.data.astype(da))
     elif kb == "f" and ka in "iu":
-        a = Tensor._make(a.data.astype(b.data.dtype))
+        a = Tensor._make(a.data.astype(db))
     return a, b
 
 

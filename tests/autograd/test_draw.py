@@ -131,6 +131,15 @@ def test_names_from_params_override_tensor_names_and_accept_named_parameters_ite
     assert src2 == src
 
 
+def test_a_number_used_by_two_ops_is_drawn_beside_each_but_a_named_constant_once():
+    x = ag.tensor(1.5, requires_grad=True, name="x")
+    src = draw_graph(x * 2.0 + x * 2.0).source  # both Muls read one cached constant 2
+    assert sum("<B>2.0</B>" in label for label in nodes(src).values()) == 2
+    c = ag.tensor(np.ones(3), name="c")
+    src = draw_graph((x * c + x * c).sum()).source
+    assert sum("<B>c</B>" in label for label in nodes(src).values()) == 1
+
+
 def test_intermediate_tensor_names_and_op_settings_are_shown():
     a = ag.tensor(np.ones((2, 3)), requires_grad=True, name="a")
     s = a.sum(dim=1)

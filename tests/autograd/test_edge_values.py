@@ -351,3 +351,19 @@ def test_unbiased_var_of_one_element_is_nan_with_a_warning_like_torch():
     biased = t64([1.5])
     biased.var(correction=0).backward()
     assert biased.grad.item() == 0.0
+
+
+# ---------------------------------------------------------------- constants made for Python numbers
+def test_python_number_constants_are_made_once_per_value_and_dtype():
+    x = gk.tensor([1.0, 2.0], requires_grad=True)
+    a, b, c = x * 0.5, x * 0.5, x.double() * 0.5
+    assert a.grad_fn.inputs[1] is b.grad_fn.inputs[1]  # one cached constant, not one per op
+    assert c.grad_fn.inputs[1].dtype == np.float64 and a.grad_fn.inputs[1].dtype == np.float32
+    assert (x * 1).grad_fn.inputs[1] is not (x * 1.0).grad_fn.inputs[1]  # 1 and 1.0 are distinct keys
+
+
+def test_signed_zero_constants_keep_their_sign():
+    x = gk.tensor(1.0, dtype="float64")
+    assert np.signbit((x * 0.0).item()) == False  # noqa: E712
+    assert np.signbit((x * -0.0).item())
+    assert np.signbit((x * 0.0).item()) == False  # noqa: E712
