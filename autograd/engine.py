@@ -60,31 +60,28 @@ def _accumulate(leaf: Tensor, g: Tensor, create_graph: bool, owned: bool = False
         leaf.grad.data += g.data
 
 
-def _match_input(g: Tensor, inp: Tensor, node: Any) -> Tensor:
+def _match_input(g: Tensor, inp: np.ndarray, node: Any) -> Tensor:
     """Sum a broadcast-shaped gradient back to the input's shape and give it the input's dtype."""
-    if g.data.shape != inp.data.shape:
-        g = ops.sum_to(g, inp.data.shape, node)
-    if g.data.dtype != inp.data.dtype:
-        g = ops.cast(g, inp.data.dtype)
+    if g.data.shape != inp.shape:
+        g = ops.sum_to(g, inp.shape, node)
+    if g.data.dtype != inp.dtype:
+        g = ops.cast(g, inp.dtype)
     return g
 
 
 def _order(roots: Sequence[Any]) -> dict:
     """Count, for each node reachable from ``roots``, its consumers within the graph."""
-    consumers: dict = {}
+    consumers: dict = dict.fromkeys(roots, 0)
     stack = list(roots)
-    seen = set(roots)
     while stack:
-        node = stack.pop()
-        for p in node.parents:
+        for p in stack.pop().parents:
             if p is None or isinstance(p, Tensor):
                 continue
-            consumers[p] = consumers.get(p, 0) + 1
-            if p not in seen:
-                seen.add(p)
+            if p in consumers:
+                consumers[p] += 1
+            else:  # first visit
+                consumers[p] = 1
                 stack.append(p)
-    for r in roots:
-        consumers.setdefault(r, 0)
     return consumers
 
 
@@ -125,6 +122,10 @@ def run_backward(outputs: Sequence[Tensor], grad_outputs: Sequence[Any] | None, 
         else:
             grads[node] = grads[node] + g
 
+    if capture is not None:
+        for t in capture:
+            if t.grad_fn is not None:
+                t.grad_fn._watched = True
     consumers = _order(root_nodes)
     ready = [n for n in root_nodes if consumers[n] == 0]
     processed = 0
@@ -139,12 +140,13 @@ def run_backward(outputs: Sequence[Tensor], grad_outputs: Sequence[Any] | None, 
     # subject to it either).
     gc_was_enabled = gc.isenabled()
     gc.disable()
+    check_values = anomaly._enabled
     try:
         while ready:
             node = ready.pop()
             processed += 1
             g = grads.pop(node, None)
-            out = node._out() if observer is None else None
+            out = node._out() if node._watched and observer is None else None
             if out is not None and out.grad_fn is node and g is not None:
                 if out._hooks:
                     g = _run_hooks(out, g)
@@ -173,8 +175,10 @@ def run_backward(outputs: Sequence[Tensor], grad_outputs: Sequence[Any] | None, 
                     if not isinstance(gi, Tensor):
                         gi = Tensor._make(np.asarray(gi))
                     raw = gi
-                    gi = _match_input(gi, node.inputs[i], node)
-                    if anomaly._enabled:
+                    arr, inp = gi.data, node.inputs[i].data
+                    if arr.shape != inp.shape or arr.dtype != inp.dtype:
+                        gi = _match_input(gi, inp, node)
+                    if check_values:
                         anomaly.check_backward(node, i, gi.data)
                 if sends is not None:
                     sends.append((i, p, None if gi is None else raw, gi))

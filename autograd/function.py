@@ -57,6 +57,10 @@ class Function:
     #: array. The engine then makes such an array a leaf's ``.grad`` without copying it.
     fresh_gradients = False
 
+    # True (set on the instance) once the output has hooks, retains its gradient or is an input of
+    # ``grad()``: only then does the engine look the output tensor up while walking.
+    _watched = False
+
     @staticmethod
     def forward(ctx: "Function", *args: Any, **kwargs: Any) -> np.ndarray:
         raise NotImplementedError("Function subclasses must implement forward(ctx, *args)")
@@ -159,9 +163,10 @@ class Function:
         self._released = True
         self._saved = None
         self.inputs = None
-        for key in list(self.__dict__):  # arrays some ops keep as attributes (masks, indices)
-            if isinstance(self.__dict__[key], np.ndarray):
-                del self.__dict__[key]
+        d = self.__dict__
+        if d:  # arrays some ops keep as attributes (masks, indices)
+            for key in [k for k, v in d.items() if isinstance(v, np.ndarray)]:
+                del d[key]
 
     @property
     def name(self) -> str:

@@ -284,6 +284,8 @@ class Tensor:
         if self._hooks is None:
             self._hooks = []
         self._hooks.append(hook)
+        if self.grad_fn is not None:
+            self.grad_fn._watched = True
         return _RemovableHandle(self._hooks, hook)
 
     def retain_grad(self) -> None:
@@ -291,6 +293,8 @@ class Tensor:
         if not self._requires_grad:
             raise RuntimeError("can't retain_grad on a tensor that has requires_grad=False")
         self._retains_grad = True
+        if self.grad_fn is not None:
+            self.grad_fn._watched = True
 
     # ------------------------------------------------------------------ in place
     def _check_inplace(self) -> None:
@@ -326,6 +330,8 @@ class Tensor:
         if out.grad_fn is not None:  # rebase: self now stands for the op's output
             out.grad_fn._rebase_output(self)
             self.grad_fn = out.grad_fn
+            if self._hooks or self._retains_grad:
+                self.grad_fn._watched = True
             self._requires_grad = True
         return self
 
