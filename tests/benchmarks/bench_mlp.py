@@ -2,9 +2,11 @@
 
 Contenders, all starting from the same weights and batch: gradkit (nn.Linear, nn.ReLU,
 nn.CrossEntropyLoss, optim.SGD), the same step hand-written in numpy (the floor), PyTorch CPU
-(nn + optim, numpy's thread count) and HIPS autograd (column empty when not installed).
+(nn + optim, numpy's thread count) and HIPS autograd (column empty when not installed). Each
+contender runs in its own process, several rounds interleaved (see common.py); the ratios are
+medians of per-round ratios.
 
-Run:  python tests/benchmarks/bench_mlp.py [--quick]
+Run:  python tests/benchmarks/bench_mlp.py [--quick] [--threads N] [--rounds R]
 """
 from __future__ import annotations
 
@@ -16,23 +18,27 @@ import numpy as np
 
 try:
     from .common import (
+        Rounds,
         Target,
-        compare,
+        default_rounds,
         import_hips_autograd,
         import_torch,
         main_for,
+        make_case,
         print_table,
-        ratio,
+        run_rounds,
     )
 except ImportError:  # run as a script
     from common import (
+        Rounds,
         Target,
-        compare,
+        default_rounds,
         import_hips_autograd,
         import_torch,
         main_for,
+        make_case,
         print_table,
-        ratio,
+        run_rounds,
     )
 
 SIZES = (784, 256, 128, 10)
@@ -160,11 +166,14 @@ def torch_step_fn(x: np.ndarray, y: np.ndarray, sizes: tuple[int, ...] = SIZES) 
 
 
 def hips_step_fn(x: np.ndarray, y: np.ndarray, sizes: tuple[int, ...] = SIZES) -> Callable[[], float] | None:
-    """HIPS autograd: grad of a functional loss, then the SGD update (None when autograd is missing)."""
+    """HIPS autograd: value and grad of a functional loss, then the SGD update (None when autograd is missing)."""
     hips = import_hips_autograd()
     if hips is None:
         return None
-    anp, grad = hips
+    anp, _ = hips
+    # HIPS, now in sys.modules (import_hips_autograd avoids gradkit's folder)
+    from autograd import value_and_grad
+
     params = [w.T.copy() if w.ndim == 2 else w for w in init_weights(sizes)]
     onehot = np.eye(sizes[-1], dtype=np.float32)[y]
 
@@ -178,11 +187,13 @@ def hips_step_fn(x: np.ndarray, y: np.ndarray, sizes: tuple[int, ...] = SIZES) -
         logp = h - m - anp.log(anp.sum(anp.exp(h - m), axis=1, keepdims=True))
         return -anp.sum(logp * onehot) / x.shape[0]
 
-    grad_of = grad(loss_of)
+    loss_and_grad = value_and_grad(loss_of)
 
-    def step() -> None:
-        for p, g in zip(params, grad_of(params)):
+    def step() -> float:
+        loss, grads = loss_and_grad(params)
+        for p, g in zip(params, grads):
             p -= LR * g
+        return float(loss)
 
     return step
 
@@ -190,29 +201,48 @@ def hips_step_fn(x: np.ndarray, y: np.ndarray, sizes: tuple[int, ...] = SIZES) -
 CONTENDERS = {"numpy": numpy_step_fn, "gradkit": gradkit_step_fn, "torch": torch_step_fn, "hips": hips_step_fn}
 
 
-def measure(batch: int, sizes: tuple[int, ...] = SIZES, repeat: int = 15, number: int = 5) -> dict:
-    """Median seconds of one training step per contender (interleaved repeats) and ratios to numpy."""
-    x, y = make_batch(batch, sizes)
-    times = compare({name: make(x, y, sizes) for name, make in CONTENDERS.items()}, repeat, number, warmup=3)
-    return {"batch": batch, "sizes": list(sizes), **{f"{k}_s": v for k, v in times.items()},
-            **{f"{k}_vs_numpy": ratio(v, times["numpy"]) for k, v in times.items() if k != "numpy"}}
+def contender(name: str, batch: int, sizes: list[int] | tuple[int, ...] = SIZES) -> Callable[[], object] | None:
+    """The step of contender ``name`` on the batch of ``batch`` rows (what a worker process times)."""
+    x, y = make_batch(batch, tuple(sizes))
+    return CONTENDERS[name](x, y, tuple(sizes))
 
 
-def run(quick: bool = False) -> dict:
+def measure(batch: int, sizes: tuple[int, ...] = SIZES, rounds: int = 5, repeat: int = 11, number: int = 5,
+            runner: Callable[[dict], dict] | None = None) -> dict:
+    """Median seconds of one training step per contender over ``rounds`` rounds of one process each,
+    and medians of the per-round ratios gradkit / peer and peer / numpy."""
+    cases = {name: make_case("bench_mlp", name, {"batch": batch, "sizes": list(sizes)}, repeat, number, warmup=3)
+             for name in CONTENDERS}
+    res: Rounds = run_rounds(cases, rounds, runner)
+    return {"batch": batch, "sizes": list(sizes), "rounds": rounds,
+            **{f"{k}_s": res.median(k) for k in CONTENDERS},
+            **{f"{k}_vs_numpy": res.ratio(k, "numpy") for k in CONTENDERS if k != "numpy"},
+            "gradkit_vs_torch": res.ratio("gradkit", "torch"), "gradkit_vs_hips": res.ratio("gradkit", "hips"),
+            "per_round": res.as_dict()}
+
+
+def targets(b32: dict, b256: dict) -> list[Target]:
+    """The issue's MLP targets from the rows of batch 32 and 256."""
+    return [Target("mlp", "batch 256: gradkit / numpy", b256["gradkit_vs_numpy"], 1.15),
+            Target("mlp", "batch 256: gradkit / torch (faster)", b256["gradkit_vs_torch"], 1.0),
+            Target("mlp", "batch 32: gradkit / numpy", b32["gradkit_vs_numpy"], 1.3),
+            Target("mlp", "batch 32: gradkit / hips autograd", b32["gradkit_vs_hips"], 1.0),
+            Target("mlp", "batch 256: gradkit / hips autograd", b256["gradkit_vs_hips"], 1.0)]
+
+
+def run(quick: bool = False, rounds: int | None = None) -> dict:
     """Both batch sizes, the table and the targets."""
-    repeat, number = (5, 2) if quick else (21, 5)
-    rows = [measure(b, SIZES, repeat, number) for b in (32, 256)]
-    print_table("MLP 784-256-128-10 SGD step (ms, median)", ["batch", "numpy", "gradkit", "torch", "hips autograd",
-                                                             "gk/numpy", "torch/numpy", "hips/numpy", "gk/torch"],
+    rounds = default_rounds(quick, rounds)
+    repeat, number = (3, 2) if quick else (11, 5)
+    rows = [measure(b, SIZES, rounds, repeat, number) for b in (32, 256)]
+    print_table(f"MLP 784-256-128-10 SGD step (ms, median of {rounds} rounds; ratios: median of per-round ratios)",
+                ["batch", "numpy", "gradkit", "torch", "hips autograd",
+                 "gk/numpy", "torch/numpy", "hips/numpy", "gk/torch", "gk/hips"],
                 [[str(r["batch"])] + [None if r[f"{k}_s"] is None else r[f"{k}_s"] * 1e3
                                       for k in ("numpy", "gradkit", "torch", "hips")]
-                 + [r["gradkit_vs_numpy"], r["torch_vs_numpy"], r["hips_vs_numpy"],
-                    ratio(r["gradkit_s"], r["torch_s"])] for r in rows])
-    b32, b256 = rows
-    targets = [Target("mlp", "batch 256: gradkit / numpy", b256["gradkit_vs_numpy"], 1.15),
-               Target("mlp", "batch 256: gradkit / torch (faster)", ratio(b256["gradkit_s"], b256["torch_s"]), 1.0),
-               Target("mlp", "batch 32: gradkit / numpy", b32["gradkit_vs_numpy"], 1.3)]
-    return {"name": "mlp", "rows": rows, "targets": targets}
+                 + [r["gradkit_vs_numpy"], r["torch_vs_numpy"], r["hips_vs_numpy"], r["gradkit_vs_torch"],
+                    r["gradkit_vs_hips"]] for r in rows])
+    return {"name": "mlp", "rounds": rounds, "rows": rows, "targets": targets(*rows)}
 
 
 if __name__ == "__main__":

@@ -4,9 +4,12 @@ The step of micrograd's demo: ReLU hidden layers, the mean hinge loss relu(1 - y
 y in {-1, +1}, backward, SGD. Contenders, from the same weights and points (float64):
 micrograd's scalar ``Value`` objects (``pip install micrograd``; when it is missing, the
 faithful inline copy below), gradkit with one 0-d Tensor per weight and per input (the same
-neuron-by-neuron graph), gradkit batched (2-d tensors) and the batched step hand-written in numpy.
+neuron-by-neuron graph), gradkit batched (2-d tensors), the batched step hand-written in numpy
+and the batched step in HIPS autograd (``value_and_grad`` of the functional loss). Each
+contender runs in its own process, several rounds interleaved (see common.py); ratios are
+medians of per-round ratios.
 
-Run:  python tests/benchmarks/bench_scalar.py [--quick]
+Run:  python tests/benchmarks/bench_scalar.py [--quick] [--threads N] [--rounds R]
 """
 from __future__ import annotations
 
@@ -17,9 +20,25 @@ from typing import Any
 import numpy as np
 
 try:
-    from .common import Target, compare, main_for, print_table, ratio
+    from .common import (
+        Target,
+        default_rounds,
+        import_hips_autograd,
+        main_for,
+        make_case,
+        print_table,
+        run_rounds,
+    )
 except ImportError:  # run as a script
-    from common import Target, compare, main_for, print_table, ratio
+    from common import (
+        Target,
+        default_rounds,
+        import_hips_autograd,
+        main_for,
+        make_case,
+        print_table,
+        run_rounds,
+    )
 
 SIZES = (2, 16, 16, 1)
 LR = 0.05
@@ -245,35 +264,83 @@ def numpy_batched_step_fn(X: np.ndarray, y: np.ndarray, ws: list[np.ndarray]) ->
     return step
 
 
+def hips_batched_step_fn(X: np.ndarray, y: np.ndarray, ws: list[np.ndarray]) -> Callable[[], float] | None:
+    """The batched step in HIPS autograd: value and grad of the functional loss, then SGD (None when missing)."""
+    hips = import_hips_autograd()
+    if hips is None:
+        return None
+    anp, _ = hips
+    # HIPS, now in sys.modules (import_hips_autograd avoids gradkit's folder)
+    from autograd import value_and_grad
+
+    params = [w.copy() for w in ws]
+    n_layers = len(params) // 2
+
+    def loss_of(ps: list) -> Any:
+        h = X
+        for k in range(n_layers):
+            h = anp.dot(h, ps[2 * k]) + ps[2 * k + 1]
+            if k < n_layers - 1:
+                h = anp.maximum(h, 0.0)
+        return anp.mean(anp.maximum(1 - y * h[:, 0], 0.0))
+
+    loss_and_grad = value_and_grad(loss_of)
+
+    def step() -> float:
+        loss, grads = loss_and_grad(params)
+        for p, g in zip(params, grads):
+            p -= LR * g
+        return float(loss)
+
+    return step
+
+
 CONTENDERS = {"micrograd": micrograd_step_fn, "gradkit_0d": gradkit_0d_step_fn,
-              "gradkit_batched": gradkit_batched_step_fn, "numpy_batched": numpy_batched_step_fn}
+              "gradkit_batched": gradkit_batched_step_fn, "numpy_batched": numpy_batched_step_fn,
+              "hips_batched": hips_batched_step_fn}
+SCALAR = ("micrograd", "gradkit_0d")  # one step takes ~1 s at 100 points: one call per sample
 
 
-def measure(n_points: int = 100, sizes: tuple[int, ...] = SIZES, repeat: int = 7,
-            batched_number: int = 50) -> dict:
-    """Median seconds of one step per contender (scalar and batched timed in separate interleaved groups)."""
-    X, y, ws = make_problem(n_points, sizes)
-    steps = {name: make(X, y, ws) for name, make in CONTENDERS.items()}
-    times = compare({k: steps[k] for k in ("micrograd", "gradkit_0d")}, repeat, 1, warmup=1)
-    times.update(compare({k: steps[k] for k in ("gradkit_batched", "numpy_batched")}, repeat, batched_number,
-                         warmup=5))
-    return {"n_points": n_points, "sizes": list(sizes), "micrograd_source": micrograd_value()[1],
-            **{f"{k}_s": v for k, v in times.items()},
-            "gradkit_0d_vs_micrograd": ratio(times["gradkit_0d"], times["micrograd"]),
-            "gradkit_batched_vs_numpy": ratio(times["gradkit_batched"], times["numpy_batched"])}
+def contender(name: str, n_points: int = 100, sizes: list[int] | tuple[int, ...] = SIZES) -> Callable[[], float] | None:
+    """The step of contender ``name`` on ``n_points`` two-moons points (what a worker process times)."""
+    X, y, ws = make_problem(n_points, tuple(sizes))
+    return CONTENDERS[name](X, y, ws)
 
 
-def run(quick: bool = False) -> dict:
+def measure(n_points: int = 100, sizes: tuple[int, ...] = SIZES, rounds: int = 5, repeat: int = 3,
+            batched_number: int = 50, runner: Callable[[dict], dict] | None = None) -> dict:
+    """Median seconds of one step per contender over ``rounds`` rounds (one process each) and medians of
+    the per-round ratios (the scalar steps one call per sample, the batched ones ``batched_number``)."""
+    params = {"n_points": n_points, "sizes": list(sizes)}
+    cases = {name: make_case("bench_scalar", name, params, repeat, 1, warmup=1) if name in SCALAR else
+             make_case("bench_scalar", name, params, repeat, batched_number, warmup=5) for name in CONTENDERS}
+    res = run_rounds(cases, rounds, runner)
+    return {"n_points": n_points, "sizes": list(sizes), "rounds": rounds, "micrograd_source": micrograd_value()[1],
+            **{f"{k}_s": res.median(k) for k in CONTENDERS},
+            "gradkit_0d_vs_micrograd": res.ratio("gradkit_0d", "micrograd"),
+            "gradkit_batched_vs_numpy": res.ratio("gradkit_batched", "numpy_batched"),
+            "gradkit_batched_vs_hips": res.ratio("gradkit_batched", "hips_batched"),
+            "per_round": res.as_dict()}
+
+
+def targets(r: dict) -> list[Target]:
+    """The issue's scalar-workload targets from the measured row."""
+    return [Target("scalar", "gradkit 0-d / micrograd Value", r["gradkit_0d_vs_micrograd"], 1.0),
+            Target("scalar", "gradkit batched / numpy batched", r["gradkit_batched_vs_numpy"], 3.0),
+            Target("scalar", "gradkit batched / hips autograd batched", r["gradkit_batched_vs_hips"], 1.0)]
+
+
+def run(quick: bool = False, rounds: int | None = None) -> dict:
     """The workload, its table and its targets."""
-    r = measure(20 if quick else 100, SIZES, 3 if quick else 5, 10 if quick else 100)
-    print_table(f"2-16-16-1 MLP, one full-batch step on {r['n_points']} two-moons points (ms, median; "
-                f"micrograd: {r['micrograd_source']})",
-                ["micrograd", "gk 0-d", "gk batched", "numpy batched", "gk 0-d/micrograd", "gk batched/numpy"],
-                [[r["micrograd_s"] * 1e3, r["gradkit_0d_s"] * 1e3, r["gradkit_batched_s"] * 1e3,
-                  r["numpy_batched_s"] * 1e3, r["gradkit_0d_vs_micrograd"], r["gradkit_batched_vs_numpy"]]])
-    targets = [Target("scalar", "gradkit 0-d / micrograd Value", r["gradkit_0d_vs_micrograd"], 1.0),
-               Target("scalar", "gradkit batched / numpy batched", r["gradkit_batched_vs_numpy"], 3.0)]
-    return {"name": "scalar", "rows": [r], "targets": targets}
+    rounds = default_rounds(quick, rounds)
+    r = measure(20 if quick else 100, SIZES, rounds, 2 if quick else 3, 10 if quick else 100)
+    ms = [None if r[f"{k}_s"] is None else r[f"{k}_s"] * 1e3 for k in CONTENDERS]
+    print_table(f"2-16-16-1 MLP, one full-batch step on {r['n_points']} two-moons points (ms, median of {rounds} "
+                f"rounds; ratios: median of per-round ratios; micrograd: {r['micrograd_source']})",
+                ["micrograd", "gk 0-d", "gk batched", "numpy batched", "hips batched", "gk 0-d/micrograd",
+                 "gk batched/numpy", "gk batched/hips"],
+                [ms + [r["gradkit_0d_vs_micrograd"], r["gradkit_batched_vs_numpy"], r["gradkit_batched_vs_hips"]]])
+    return {"name": "scalar", "rounds": rounds, "rows": [r], "targets": targets(r)}
 
 
 if __name__ == "__main__":

@@ -1,16 +1,36 @@
-"""Shared benchmark helpers: interleaved median timing, thread matching, tables, targets and JSON results.
+"""Shared benchmark helpers: one process per timing, interleaved rounds, medians of ratios, tables, JSON.
 
-Every workload module (bench_*.py) times gradkit and its peers with :func:`compare`, which
-interleaves the repeats of all contenders (round-robin, rotating the order each round) so a
-burst of load from other processes on a shared machine hits them all alike, and reports the
-median of the repeats after a warm-up. Nothing here asserts a time.
+How every workload module (bench_*.py) times its contenders (gradkit, hand-written numpy,
+PyTorch, HIPS autograd, micrograd, ...):
+
+- A *case* is a small JSON-able dict (:func:`make_case`): the bench module, the contender's
+  name, the workload's parameters (batch, shape, length, ...), warm-up calls, repeats, calls
+  per repeat and the BLAS/PyTorch thread count. Each module has one function
+  ``contender(name, **params)`` that builds the contender's zero-argument callable (or None
+  when its library is missing) from those parameters.
+- :func:`run_case` times one case in a fresh child process, ``python -m tests.benchmarks.worker
+  '<case json>'``: the child limits numpy's BLAS (threadpoolctl) and PyTorch to the thread
+  count, builds the callable, calls it ``warmup`` times, then takes ``repeat`` samples of
+  ``number`` calls each and prints the median seconds per call as JSON. A callable may also
+  return a dict of numbers (its own ``time_s``, peak bytes, epochs...): their medians come
+  back too, and its ``time_s`` replaces the wall time.
+- :func:`run_rounds` runs ``rounds`` rounds; in each round every contender of a case runs once,
+  each in its own process, the order rotated by one each round. Timings on a shared machine
+  drift between processes and over minutes, so a contender's time is the median over rounds,
+  and a ratio gradkit / peer is computed within each round (contenders of one round ran
+  seconds apart) and reported as the median over rounds of those per-round ratios
+  (:meth:`Rounds.ratio`).
+
+Nothing here asserts a time.
 """
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -21,6 +41,7 @@ from typing import Any
 import numpy as np
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
+REPO_ROOT = Path(__file__).resolve().parents[2]  # the children run from here, as python -m tests.benchmarks.worker
 
 
 # ----------------------------------------------------------------------------- optional peers
@@ -59,7 +80,8 @@ def set_threads(n: int | None) -> int:
         except ImportError as err:
             raise ImportError("--threads needs threadpoolctl: pip install threadpoolctl") from err
         _THREAD_LIMIT[:] = [threadpool_limits(limits=int(n), user_api="blas")]
-    return numpy_blas_threads()
+    _STATE["threads"] = numpy_blas_threads()
+    return _STATE["threads"]
 
 
 def import_torch() -> Any:
@@ -75,49 +97,198 @@ def import_torch() -> Any:
 
 
 def import_hips_autograd() -> Any:
-    """HIPS ``autograd`` (``pip install autograd``) as ``(autograd.numpy, autograd.grad)``, or None."""
+    """HIPS ``autograd`` (``pip install autograd``) as ``(autograd.numpy, autograd.grad)``, or None.
+
+    Run from the repository's root (``python -m``, pytest), ``import autograd`` would find
+    gradkit's own ``autograd/`` folder first; the repository root is kept off ``sys.path``
+    while HIPS is imported, and a module imported from that folder under the name is dropped.
+    """
+    def from_repo(mod: Any) -> bool:
+        return REPO_ROOT / "autograd" in Path(getattr(mod, "__file__", None) or REPO_ROOT).resolve().parents
+
+    for name in [m for m in sys.modules if m == "autograd" or m.startswith("autograd.")]:
+        if from_repo(sys.modules[name]):
+            del sys.modules[name]
+    saved = sys.path[:]
+    sys.path[:] = [p for p in sys.path if Path(p or os.getcwd()).resolve() != REPO_ROOT]
     try:
         import autograd
         import autograd.numpy as anp
     except ImportError:
         return None
+    finally:
+        sys.path[:] = saved
+    if from_repo(autograd):
+        return None
     return anp, autograd.grad
 
 
-# ----------------------------------------------------------------------------- timing
-def compare(fns: dict[str, Callable[[], object]], repeat: int = 7, number: int = 1,
-            warmup: int = 1) -> dict[str, float]:
-    """Median seconds per call of each function, repeats interleaved across the functions.
+# ----------------------------------------------------------------------------- one case, one process
+WORKER_MODULE = "tests.benchmarks.worker"
+RESULT_MARKER = "BENCH-RESULT "  # prefixes the child's JSON line, so stray prints cannot be mistaken for it
+DEFAULT_ROUNDS = {False: 5, True: 2}  # full run, --quick
+_STATE: dict[str, Any] = {"threads": None}  # the thread count set_threads applied, handed to every child
 
-    Each function is first called ``warmup`` times; then ``repeat`` rounds each time every
-    function ``number`` times in a row (the mean of those calls is one sample), the order of
-    the functions rotated every round. Entries whose function is None are skipped (an absent
-    peer) and come back as None.
+
+class BenchError(RuntimeError):
+    """A benchmark child process failed (its stderr tail is in the message)."""
+
+
+def default_rounds(quick: bool, rounds: int | None = None) -> int:
+    """``rounds`` when given, else 5 for a full run and 2 for ``--quick``."""
+    if rounds is not None and rounds < 1:
+        raise ValueError(f"rounds must be >= 1, got {rounds}")
+    return rounds if rounds is not None else DEFAULT_ROUNDS[bool(quick)]
+
+
+def make_case(module: str, contender: str, params: dict | None = None, repeat: int = 5, number: int = 1,
+              warmup: int = 1, threads: int | None = None) -> dict:
+    """A JSON-able description of one timing: ``module.contender(contender, **params)``, timed in a child.
 
     Args:
-        fns: name -> zero-argument callable (or None).
-        repeat: rounds (samples per function).
-        number: calls per sample (raise it for microsecond-scale functions).
-        warmup: untimed calls per function before the first round.
+        module: the bench module's name, e.g. ``"bench_mlp"``.
+        contender: the name its ``contender()`` function builds, e.g. ``"gradkit"``.
+        params: the workload's keyword arguments (JSON-able: lists, not tuples).
+        repeat: samples taken in the child (its median is the child's answer).
+        number: calls per sample (raise it for microsecond-scale callables).
+        warmup: untimed calls before the first sample.
+        threads: BLAS and PyTorch threads in the child (default: what :func:`set_threads` applied here).
 
     Returns:
-        name -> median seconds per call (None for a None function).
+        the case dict.
     """
-    live = {k: f for k, f in fns.items() if f is not None}
-    for f in live.values():
-        for _ in range(warmup):
-            f()
-    samples: dict[str, list[float]] = {k: [] for k in live}
-    names = list(live)
-    for r in range(repeat):
+    return {"module": module, "contender": contender, "params": dict(params or {}), "repeat": int(repeat),
+            "number": int(number), "warmup": int(warmup),
+            "threads": _STATE["threads"] if threads is None else int(threads)}
+
+
+def run_inline(case: dict) -> dict:
+    """Time one case in this process (what the worker child does; also the smoke test's runner).
+
+    Returns:
+        ``{"available": False}`` when the contender's library is missing; else ``available``,
+        ``time_s`` (median seconds per call: the callable's own ``time_s`` when it returns one,
+        else the wall time), ``wall_s``, ``samples_s`` (every sample's seconds per call), the
+        median of each number in the dicts the callable returned, ``pid``, ``blas_threads`` and
+        ``torch_threads`` (None when the contender did not import PyTorch).
+    """
+    if case.get("threads") is not None:
+        set_threads(case["threads"])
+    package = __package__ or ""
+    module = importlib.import_module(f"{package}.{case['module']}" if package else case["module"])
+    fn = module.contender(case["contender"], **case["params"])
+    if fn is None:
+        return {"available": False}
+    for _ in range(case["warmup"]):
+        fn()
+    walls: list[float] = []
+    returned: list[dict] = []
+    for _ in range(case["repeat"]):
+        start = time.perf_counter()
+        for _ in range(case["number"]):
+            out = fn()
+            if isinstance(out, dict):
+                returned.append(out)
+        walls.append((time.perf_counter() - start) / case["number"])
+    result: dict[str, Any] = {"available": True, "wall_s": statistics.median(walls), "samples_s": walls}
+    for key in {k for out in returned for k, v in out.items() if isinstance(v, (int, float)) and v is not None}:
+        result[key] = statistics.median(float(out[key]) for out in returned if out.get(key) is not None)
+    result.setdefault("time_s", result["wall_s"])
+    torch = sys.modules.get("torch")  # only the contenders that use PyTorch import it
+    result.update(pid=os.getpid(), blas_threads=numpy_blas_threads(),
+                  torch_threads=torch.get_num_threads() if torch is not None else None)
+    return result
+
+
+def worker_main(argv: list[str] | None = None) -> None:
+    """The child's entry point: ``python -m tests.benchmarks.worker '<case json>'`` prints the result."""
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 1:
+        raise SystemExit("usage: python -m tests.benchmarks.worker '<case json>'")
+    result = run_inline(json.loads(argv[0]))
+    sys.stdout.write(RESULT_MARKER + json.dumps(result) + "\n")
+    sys.stdout.flush()
+
+
+def run_case(case: dict, timeout: float = 900.0) -> dict:
+    """Time one case in a fresh child process (``sys.executable -m tests.benchmarks.worker``).
+
+    Raises:
+        BenchError: the child exited non-zero, timed out or printed no result.
+    """
+    cmd = [sys.executable, "-m", WORKER_MODULE, json.dumps(case)]
+    label = f"{case['module']}:{case['contender']} {case['params']}"
+    try:
+        proc = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired as err:
+        raise BenchError(f"{label}: no result after {timeout:.0f} s") from err
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(RESULT_MARKER)]
+    if proc.returncode != 0 or not lines:
+        tail = "\n".join(proc.stderr.strip().splitlines()[-8:])
+        raise BenchError(f"{label}: child exited with {proc.returncode}:\n{tail}")
+    return json.loads(lines[-1][len(RESULT_MARKER):])
+
+
+class Rounds:
+    """Per-round results of the contenders of one case: ``results[name][r]`` (None: that run failed).
+
+    Times are medians over rounds; ratios are medians over rounds of the per-round ratios.
+    """
+
+    def __init__(self, results: dict[str, list[dict | None]]) -> None:
+        self.results = results
+
+    def values(self, name: str, key: str = "time_s") -> list[float | None]:
+        """``key`` of contender ``name`` in each round (None where missing, failed or unavailable)."""
+        return [r.get(key) if r and r.get("available") else None for r in self.results.get(name, [])]
+
+    def available(self, name: str) -> bool:
+        """Whether the contender ran (its library is installed and its runs did not all fail)."""
+        return any(v is not None for v in self.values(name))
+
+    def median(self, name: str, key: str = "time_s") -> float | None:
+        """Median over rounds of ``key`` (None when no round has it)."""
+        vals = [v for v in self.values(name, key) if v is not None]
+        return statistics.median(vals) if vals else None
+
+    def ratios(self, a: str, b: str, key: str = "time_s") -> list[float]:
+        """a / b of ``key`` in each round where both ran."""
+        return [x / y for x, y in zip(self.values(a, key), self.values(b, key))
+                if x is not None and y is not None and y != 0]
+
+    def ratio(self, a: str, b: str, key: str = "time_s") -> float | None:
+        """Median over rounds of the per-round ratio a / b (None when no round has both)."""
+        rs = self.ratios(a, b, key)
+        return statistics.median(rs) if rs else None
+
+    def as_dict(self) -> dict:
+        """The per-round results, for the JSON file."""
+        return self.results
+
+
+def run_rounds(cases: dict[str, dict], rounds: int,
+               runner: Callable[[dict], dict] | None = None) -> Rounds:
+    """Run every case once per round, each in its own process, the order rotated by one each round.
+
+    Args:
+        cases: contender name -> case (:func:`make_case`).
+        rounds: how many rounds.
+        runner: times one case; default :func:`run_case` (a child process), :func:`run_inline` in tests.
+
+    Returns:
+        the per-round results; a failed run is reported on stderr and kept as None.
+    """
+    runner = run_case if runner is None else runner
+    names = list(cases)
+    results: dict[str, list[dict | None]] = {name: [None] * rounds for name in names}
+    for r in range(rounds):
         shift = r % max(1, len(names))
         for name in names[shift:] + names[:shift]:
-            f = live[name]
-            start = time.perf_counter()
-            for _ in range(number):
-                f()
-            samples[name].append((time.perf_counter() - start) / number)
-    return {k: (statistics.median(samples[k]) if k in samples else None) for k in fns}
+            try:
+                results[name][r] = runner(cases[name])
+            except BenchError as err:
+                print(f"warning: {err}", file=sys.stderr)
+    return Rounds(results)
 
 
 def ratio(a: float | None, b: float | None) -> float | None:
@@ -199,16 +370,19 @@ def save_json(name: str, result: dict) -> Path:
     return out
 
 
-def main_for(name: str, run: Callable[[bool], dict]) -> None:
-    """Command line of one workload module: ``python bench_x.py [--quick]``: run, print, save."""
+def main_for(name: str, run: Callable[[bool, int | None], dict]) -> None:
+    """Command line of one workload module: ``python bench_x.py [--quick] [--threads N] [--rounds R]``."""
     import argparse
     parser = argparse.ArgumentParser(description=f"gradkit benchmark: {name}")
     parser.add_argument("--quick", action="store_true", help="small repeats and sizes (a smoke run)")
     parser.add_argument("--threads", type=int, default=None,
                         help="BLAS and PyTorch threads (default: numpy's current BLAS thread count)")
+    parser.add_argument("--rounds", type=int, default=None,
+                        help=f"rounds of one process per contender (default {DEFAULT_ROUNDS[False]}, "
+                             f"{DEFAULT_ROUNDS[True]} with --quick)")
     args = parser.parse_args()
     set_threads(args.threads)
-    result = run(args.quick)
+    result = run(args.quick, args.rounds)
     if result.get("targets"):
         print_targets(result["targets"], f"Targets ({name})")
     print(f"written {save_json(name, result)}", file=sys.stderr)

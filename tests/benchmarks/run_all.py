@@ -1,13 +1,18 @@
 """Run every gradkit benchmark workload and print one summary table of the issue's targets.
 
-Run:  python tests/benchmarks/run_all.py [--quick] [--threads N] [--only mlp,ops,...]
+Run:  python tests/benchmarks/run_all.py [--quick] [--threads N] [--rounds R] [--only mlp,ops,...]
 
 Workloads (one module each, also runnable alone): mlp (training step vs numpy, PyTorch, HIPS
-autograd), ops (per-op overhead), scalar (micrograd), chain (deep graphs), memory (tracemalloc
-peak), training (digits to 97% vs PyTorch). Each prints its table and writes
-tests/benchmarks/results/<name>.json; the summary goes to results/summary.json. Times are
-medians of interleaved repeats after a warm-up, all measured in this one process, so the
-ratios compare contenders under the same load. Not a test: nothing here fails on a time.
+autograd), ops (per-op overhead vs numpy, PyTorch, HIPS), scalar (vs micrograd, numpy, HIPS),
+chain (deep graphs vs PyTorch, HIPS), memory (tracemalloc peak and flatness vs numpy, import
+time), training (digits to 97% vs PyTorch, HIPS). Each prints its table and writes
+tests/benchmarks/results/<name>.json; the summary goes to results/summary.json.
+
+Every contender of every case runs in its own fresh process (same BLAS/PyTorch thread limit),
+warm-up then the median of repeats inside it; R rounds (default 5, 2 with --quick), each
+running every contender once in an order rotated by one per round. Reported times are medians
+over rounds, ratios gradkit / peer are medians over rounds of the per-round ratios. A full run
+takes about 10 minutes on 2 cores, --quick 1-3 minutes. Not a test: nothing here fails on a time.
 """
 from __future__ import annotations
 
@@ -20,10 +25,24 @@ from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script: the workload modules are siblings
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from common import environment, print_targets, save_json, set_threads
+    from common import (
+        DEFAULT_ROUNDS,
+        default_rounds,
+        environment,
+        print_targets,
+        save_json,
+        set_threads,
+    )
     _PREFIX = ""
 else:
-    from .common import environment, print_targets, save_json, set_threads
+    from .common import (
+        DEFAULT_ROUNDS,
+        default_rounds,
+        environment,
+        print_targets,
+        save_json,
+        set_threads,
+    )
     _PREFIX = __package__ + "."
 
 WORKLOADS = ("mlp", "ops", "scalar", "chain", "memory", "training")
@@ -32,10 +51,13 @@ WORKLOADS = ("mlp", "ops", "scalar", "chain", "memory", "training")
 def main(argv: list[str] | None = None) -> dict:
     """Run the chosen workloads, print and save the summary of targets; returns the summary."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="few repeats and small sizes (a smoke run, ~1-2 min)")
+    parser.add_argument("--quick", action="store_true", help="few repeats and small sizes (a smoke run, ~1-3 min)")
     parser.add_argument("--threads", type=int, default=None,
                         help="BLAS and PyTorch threads (default: numpy's current BLAS thread count); "
                              "1 gives steadier numbers on a loaded machine")
+    parser.add_argument("--rounds", type=int, default=None,
+                        help=f"rounds of one process per contender, the median of per-round ratios reported "
+                             f"(default {DEFAULT_ROUNDS[False]}, {DEFAULT_ROUNDS[True]} with --quick)")
     parser.add_argument("--only", default=",".join(WORKLOADS),
                         help=f"comma-separated workloads out of {','.join(WORKLOADS)}")
     args = parser.parse_args(argv)
@@ -43,23 +65,31 @@ def main(argv: list[str] | None = None) -> dict:
     unknown = sorted(set(chosen) - set(WORKLOADS))
     if unknown:
         parser.error(f"unknown workload(s) {unknown}; choose from {list(WORKLOADS)}")
+    if args.rounds is not None and args.rounds < 1:
+        parser.error(f"--rounds must be >= 1, got {args.rounds}")
+    rounds = default_rounds(args.quick, args.rounds)
     threads = set_threads(args.threads)
     env = environment()
     print(f"gradkit benchmarks{' (quick)' if args.quick else ''}: numpy {env['numpy']}, torch {env['torch']}, "
-          f"{threads} BLAS/torch thread(s), {env['cpus']} CPUs, load average {env['loadavg']}")
+          f"{threads} BLAS/torch thread(s), {env['cpus']} CPUs, load average {env['loadavg']}; "
+          f"{rounds} rounds, one process per contender per round")
 
     targets, timings = [], {}
+    run_start = time.perf_counter()
     for name in chosen:
         module = importlib.import_module(f"{_PREFIX}bench_{name}")
         start = time.perf_counter()
-        result = module.run(args.quick)
+        result = module.run(args.quick, rounds)
         timings[name] = time.perf_counter() - start
         save_json(name, result)
         targets += result["targets"]
+    total = time.perf_counter() - run_start
     load_after = [round(v, 2) for v in os.getloadavg()] if hasattr(os, "getloadavg") else None
-    print_targets(targets, f"Summary of targets (load average at start {env['loadavg']}, at end {load_after})")
-    summary = {"quick": args.quick, "threads": threads, "loadavg_end": load_after,
-               "workload_seconds": timings, "targets": targets}
+    print_targets(targets, f"Summary of targets ({rounds} rounds, {threads} thread(s); load average at start "
+                           f"{env['loadavg']}, at end {load_after}; {total / 60:.1f} min)")
+    print("workload minutes: " + ", ".join(f"{k} {v / 60:.1f}" for k, v in timings.items()))
+    summary = {"quick": args.quick, "threads": threads, "rounds": rounds, "loadavg_end": load_after,
+               "workload_seconds": timings, "total_seconds": total, "targets": targets}
     out = save_json("summary", summary)
     print(f"\nresults in {out.parent}", file=sys.stderr)
     return summary

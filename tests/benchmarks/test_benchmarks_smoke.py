@@ -1,9 +1,14 @@
-"""Smoke test of the benchmark modules: each smallest workload runs once at tiny sizes.
+"""Smoke test of the benchmark modules: the worker path once through a real child process, then
+each workload at tiny sizes in this process (``runner=run_inline``: the worker's own code).
 
-Checks the result dicts (keys, positive times, consistent ratios), never a wall-clock value;
-the benchmarks themselves run with ``python tests/benchmarks/run_all.py``.
+Checks the result dicts (keys, positive times, consistent ratios, every target present with a
+status), never a wall-clock value; the benchmarks themselves run with
+``python tests/benchmarks/run_all.py``.
 """
 from __future__ import annotations
+
+import os
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +22,9 @@ from tests.benchmarks import (
     common,
 )
 
+STATUSES = {"PASS", "MISS", "n/a"}
+HAS_HIPS = common.import_hips_autograd() is not None
+
 
 def assert_times(row: dict, required: list[str], optional: list[str] = ()) -> None:
     """Required keys hold positive floats; optional ones (absent peers) are None or positive."""
@@ -26,67 +34,167 @@ def assert_times(row: dict, required: list[str], optional: list[str] = ()) -> No
         assert row[key] is None or row[key] > 0, (key, row[key])
 
 
-def test_compare_interleaves_and_skips_missing_peers():
-    calls = []
-    times = common.compare({"a": lambda: calls.append("a"), "b": lambda: calls.append("b"), "c": None},
-                           repeat=3, number=2, warmup=1)
-    assert times["c"] is None and times["a"] > 0 and times["b"] > 0
-    assert calls == ["a", "b"] + ["a", "a", "b", "b"] + ["b", "b", "a", "a"] + ["a", "a", "b", "b"]
+def assert_targets(targets: list[common.Target], workload: str, names: list[str]) -> None:
+    """Every expected target (by name fragment) is there, for this workload, with a status."""
+    assert all(t.workload == workload and t.status in STATUSES for t in targets)
+    for fragment in names:
+        assert any(fragment in t.name for t in targets), (fragment, [t.name for t in targets])
+
+
+def fake_runner(times: dict[str, list[float | None]], calls: list[str]):
+    """A runner that answers from ``times[name][round]`` (None: unavailable) and records the order."""
+    seen: dict[str, int] = {}
+
+    def run(case: dict) -> dict:
+        name = case["contender"]
+        calls.append(name)
+        t = times[name][seen.get(name, 0)]
+        seen[name] = seen.get(name, 0) + 1
+        if name == "broken":
+            raise common.BenchError("child exited with 1")
+        return {"available": False} if t is None else {"available": True, "time_s": t}
+
+    return run
+
+
+def test_rounds_rotate_the_order_and_report_medians_of_per_round_ratios():
+    calls: list[str] = []
+    times = {"a": [1.0, 4.0, 10.0], "b": [2.0, 1.0, 20.0], "gone": [None] * 3, "broken": [1.0] * 3}
+    cases = {name: common.make_case("bench_x", name) for name in times}
+    res = common.run_rounds(cases, 3, fake_runner(times, calls))
+    assert calls == ["a", "b", "gone", "broken", "b", "gone", "broken", "a", "gone", "broken", "a", "b"]
+    assert res.median("a") == 4.0 and res.median("b") == 2.0
+    assert res.ratios("a", "b") == [0.5, 4.0, 0.5]
+    assert res.ratio("a", "b") == 0.5  # the median of the per-round ratios, not 4.0 / 2.0
+    assert res.median("gone") is None and res.ratio("a", "gone") is None and not res.available("gone")
+    assert res.results["broken"] == [None] * 3 and res.ratio("a", "broken") is None
+
+
+def test_default_rounds():
+    assert common.default_rounds(False) == 5 and common.default_rounds(True) == 2
+    assert common.default_rounds(True, 7) == 7
+    with pytest.raises(ValueError, match="rounds"):
+        common.default_rounds(False, 0)
+
+
+def test_worker_times_a_case_in_its_own_process_with_the_thread_limit():
+    case = common.make_case("bench_ops", "gradkit_fwd_bwd", {"shape": [8], "n_ops": 4}, repeat=2, number=2,
+                            warmup=1, threads=1)
+    out = common.run_case(case)
+    assert out["available"] and out["pid"] != os.getpid()
+    assert out["blas_threads"] == 1 and out["torch_threads"] is None
+    assert len(out["samples_s"]) == 2 and out["time_s"] == out["wall_s"] > 0
+
+
+def test_worker_failure_raises_bench_error_with_the_reason():
+    with pytest.raises(common.BenchError, match="unknown contender"):
+        common.run_case(common.make_case("bench_ops", "nope", {"shape": [8], "n_ops": 4}, threads=1))
+
+
+def test_hips_autograd_is_not_gradkits_own_autograd_folder():
+    if not HAS_HIPS:
+        pytest.skip("HIPS autograd not installed")
+    anp, grad = common.import_hips_autograd()
+    assert common.REPO_ROOT not in Path(anp.__file__).resolve().parents
+    assert grad(lambda v: v * v)(3.0) == 6.0
 
 
 def test_mlp_step():
-    row = bench_mlp.measure(batch=4, sizes=(8, 6, 5, 3), repeat=1, number=1)
+    row = bench_mlp.measure(batch=4, sizes=(8, 6, 5, 3), rounds=2, repeat=1, number=1, runner=common.run_inline)
     assert_times(row, ["numpy_s", "gradkit_s"], ["torch_s", "hips_s"])
-    assert row["gradkit_vs_numpy"] == pytest.approx(row["gradkit_s"] / row["numpy_s"])
+    assert row["rounds"] == 2 and len(row["per_round"]["gradkit"]) == 2
+    ratios = [g["time_s"] / n["time_s"] for g, n in zip(row["per_round"]["gradkit"], row["per_round"]["numpy"])]
+    assert row["gradkit_vs_numpy"] == pytest.approx(sum(ratios) / 2)  # median of two = their mean
+    assert_targets(bench_mlp.targets(row, row), "mlp",
+                   ["batch 256: gradkit / numpy", "gradkit / torch", "batch 32: gradkit / numpy",
+                    "batch 32: gradkit / hips", "batch 256: gradkit / hips"])
 
 
 def test_mlp_contenders_compute_the_same_loss():
     sizes = (8, 6, 5, 3)
     x, y = bench_mlp.make_batch(4, sizes)
-    steps = [make(x, y, sizes) for make in (bench_mlp.numpy_step_fn, bench_mlp.gradkit_step_fn,
-                                            bench_mlp.torch_step_fn)]
+    steps = [make(x, y, sizes) for make in bench_mlp.CONTENDERS.values()]
     losses = [step() for step in steps if step is not None]
     assert losses == pytest.approx([losses[0]] * len(losses), rel=1e-5)
 
 
 def test_op_chain():
-    row = bench_ops.measure((8,), n_ops=8, repeat=1, number=1)
+    row = bench_ops.measure((8,), n_ops=8, rounds=1, repeat=1, number=1, runner=common.run_inline)
     assert_times(row, ["numpy_fwd_s", "numpy_fwd_bwd_s", "gradkit_nograd_fwd_s", "gradkit_fwd_bwd_s"],
-                 ["torch_fwd_bwd_s"])
+                 ["torch_fwd_bwd_s", "hips_fwd_bwd_s"])
     assert row["gradkit_fwd_bwd_us_per_op"] == pytest.approx(row["gradkit_fwd_bwd_s"] / 8 * 1e6)
+    assert (row["hips_fwd_bwd_s"] is not None) == HAS_HIPS
+    targets = bench_ops.targets(row, row)
+    assert_targets(targets, "ops", ["per op (absolute)", "(8,): gradkit fwd+bwd / torch", "no_grad fwd / numpy",
+                                    "(256,256): gradkit fwd+bwd / numpy", "(8,): gradkit fwd+bwd / hips",
+                                    "(256,256): gradkit fwd+bwd / hips"])
+    absolute = next(t for t in targets if "absolute" in t.name)
+    assert absolute.unit == " µs" and absolute.limit == 7.0 and absolute.measured == row["gradkit_fwd_bwd_us_per_op"]
+
+
+def test_hips_op_chain_gives_the_hand_written_gradients():
+    if not HAS_HIPS:
+        pytest.skip("HIPS autograd not installed")
+    anp, _ = common.import_hips_autograd()
+    from autograd import make_vjp  # HIPS: import_hips_autograd put it in sys.modules
+
+    x, a, b = bench_ops.make_inputs((5,))
+    vjp, _ = make_vjp(lambda xs: bench_ops.chain(*xs, 12, anp.tanh, anp.exp))((x, a, b))
+    for got, want in zip(vjp(bench_ops.np.ones(5, bench_ops.np.float32)), bench_ops.numpy_fwd_bwd(x, a, b, 12)):
+        assert got == pytest.approx(want, rel=1e-4)
 
 
 def test_scalar_mlp():
-    row = bench_scalar.measure(n_points=4, sizes=(2, 3, 1), repeat=1, batched_number=1)
-    assert_times(row, ["micrograd_s", "gradkit_0d_s", "gradkit_batched_s", "numpy_batched_s"])
+    row = bench_scalar.measure(n_points=4, sizes=(2, 3, 1), rounds=1, repeat=1, batched_number=1,
+                               runner=common.run_inline)
+    assert_times(row, ["micrograd_s", "gradkit_0d_s", "gradkit_batched_s", "numpy_batched_s"], ["hips_batched_s"])
     assert row["micrograd_source"] in ("micrograd", "inline copy")
+    assert_targets(bench_scalar.targets(row), "scalar", ["0-d / micrograd", "batched / numpy", "batched / hips"])
 
 
 def test_scalar_contenders_compute_the_same_loss():
     X, y, ws = bench_scalar.make_problem(6, (2, 3, 1))
-    losses = [make(X, y, ws)() for make in bench_scalar.CONTENDERS.values()]
+    losses = [step() for step in (make(X, y, ws) for make in bench_scalar.CONTENDERS.values()) if step is not None]
     assert losses == pytest.approx([losses[0]] * len(losses), rel=1e-9)
 
 
 def test_deep_chain():
-    row = bench_chain.measure(length=50, repeat=1)
-    assert_times(row, ["gradkit_forward_s", "gradkit_backward_s", "gradkit_total_s"], ["torch_total_s"])
-    assert row["length"] == 50
+    short, long = (bench_chain.measure(length=n, rounds=1, runner=common.run_inline) for n in (50, 100))
+    assert_times(long, ["gradkit_forward_s", "gradkit_backward_s", "gradkit_total_s"],
+                 ["torch_total_s", "hips_total_s"])
+    assert long["length"] == 100 and (long["hips_total_s"] is not None) == HAS_HIPS
+    assert long["gradkit_total_s"] == pytest.approx(long["gradkit_forward_s"] + long["gradkit_backward_s"])
+    targets = bench_chain.targets(short, long)
+    assert_targets(targets, "chain", ["fwd+bwd, gradkit (absolute, s)", "gradkit / torch", "linear",
+                                      "gradkit / hips"])
+    assert targets[0].limit == pytest.approx(0.7 * 100 / 100_000)
 
 
-def test_memory_peak():
-    row = bench_memory.measure(batch=4, sizes=(8, 6, 3), steps=2)
+def test_memory_peak_and_flatness():
+    row = bench_memory.measure(batch=4, sizes=(8, 6, 3), steps=5, rounds=1, runner=common.run_inline)
     assert row["numpy_peak_bytes"] > 0 and row["gradkit_peak_bytes"] > 0
     assert row["gradkit_vs_numpy"] == pytest.approx(row["gradkit_peak_bytes"] / row["numpy_peak_bytes"])
+    assert row["gradkit_peak_bytes"] == max(row["gradkit_peak_early_bytes"], row["gradkit_peak_late_bytes"])
+    assert isinstance(row["gradkit_flat_growth"], float)
+    imports = {"processes": 1, "numpy_import_ms": 50.0, "gradkit_import_ms": 10.0}
+    targets = bench_memory.targets([row], imports)
+    assert_targets(targets, "memory", ["peak gradkit / numpy", "flat", "import gradkit"])
+    assert targets[-1].measured == 10.0 and targets[-1].limit == 150.0
+
+
+def test_import_time_is_measured_in_fresh_processes():
+    out = bench_memory.import_times(processes=1)
+    assert out["numpy_import_ms"] > 0 and out["gradkit_import_ms"] > 0 and len(out["samples_ms"]) == 1
 
 
 def test_training():
     pytest.importorskip("sklearn")
-    X_tr, X_te, y_tr, y_te = bench_training.load()
-    row = bench_training.measure(sizes=(64, 8, 10), max_epochs=1, repeat=1,
-                                 data=(X_tr[:96], X_te[:64], y_tr[:96], y_te[:64]))
-    assert_times(row, ["gradkit_time_s"], ["torch_time_s"])
+    row = bench_training.measure(sizes=(64, 8, 10), max_epochs=1, rounds=1, n_train=96, n_test=64,
+                                 runner=common.run_inline)
+    assert_times(row, ["gradkit_time_s"], ["torch_time_s", "hips_time_s"])
     assert row["gradkit_epochs"] in (None, 1) and 0 <= row["gradkit_accuracy"] <= 1
+    assert (row["hips_time_s"] is not None) == HAS_HIPS
+    assert_targets(bench_training.targets(row), "training", ["gradkit time / torch", "gradkit time / hips"])
 
 
 def test_targets_report_pass_miss_and_missing_peers():
