@@ -208,7 +208,7 @@ def binary(fn: type[Function], a: Any, b: Any, ufunc: Callable | None = None) ->
     With ``ufunc`` (the op's numpy forward), a call that needs no node (see
     :func:`unrecorded_arrays`) is just that ufunc on the arrays.
     """
-    if ufunc is not None:
+    if ufunc is not None and not (grad_mode._enabled or anomaly._enabled):
         raw = unrecorded_arrays(a, b)
         if raw is not None:
             return Tensor._make(ufunc(*raw))

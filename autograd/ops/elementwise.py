@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from gradkit.autograd import anomaly, grad_mode
 from gradkit.autograd.function import Function
 from gradkit.autograd.tensor import Tensor
 
@@ -18,6 +19,21 @@ def const(array: np.ndarray, like: Tensor) -> Tensor:
     """A constant tensor for backward formulas: a bool mask as it is (``float * bool`` keeps the
     float dtype, without a converted copy), other arrays in ``like``'s dtype."""
     return Tensor._make(array if array.dtype == bool else array.astype(like.data.dtype, copy=False))
+
+
+def unary(fn: type[Function], x: Tensor, array_fn: Any) -> Tensor:
+    """Apply the one-input op ``fn`` to ``x``; ``array_fn`` is its forward on the array.
+
+    When no node is needed -- grad mode off (every backward pass without create_graph)
+    or ``x`` needing no gradient, and anomaly mode off -- that is all the call does.
+    """
+    if type(x) is Tensor and not ((grad_mode._enabled and x._requires_grad) or anomaly._enabled):
+        return Tensor._make(array_fn(x.data))
+    return fn.apply(x)
+
+
+def _relu_array(a: np.ndarray) -> np.ndarray:
+    return np.maximum(a, 0)
 
 
 class Exp(Function):
@@ -119,7 +135,7 @@ class Relu(Function):
     @staticmethod
     def forward(ctx: Function, x: Tensor) -> np.ndarray:
         ctx.save_for_backward(x)
-        return np.maximum(x.data, 0)
+        return _relu_array(x.data)
 
     @staticmethod
     def backward(ctx: Function, grad: Tensor) -> Tensor:
@@ -227,32 +243,32 @@ class Cast(Function):
 
 def exp(x: Tensor) -> Tensor:
     """Elementwise e**x."""
-    return Exp.apply(x)
+    return unary(Exp, x, np.exp)
 
 
 def log(x: Tensor) -> Tensor:
     """Elementwise natural logarithm."""
-    return Log.apply(x)
+    return unary(Log, x, np.log)
 
 
 def sqrt(x: Tensor) -> Tensor:
     """Elementwise square root."""
-    return Sqrt.apply(x)
+    return unary(Sqrt, x, np.sqrt)
 
 
 def sin(x: Tensor) -> Tensor:
     """Elementwise sine."""
-    return Sin.apply(x)
+    return unary(Sin, x, np.sin)
 
 
 def cos(x: Tensor) -> Tensor:
     """Elementwise cosine."""
-    return Cos.apply(x)
+    return unary(Cos, x, np.cos)
 
 
 def tanh(x: Tensor) -> Tensor:
     """Elementwise hyperbolic tangent."""
-    return Tanh.apply(x)
+    return unary(Tanh, x, np.tanh)
 
 
 def sigmoid(x: Tensor) -> Tensor:
@@ -262,12 +278,12 @@ def sigmoid(x: Tensor) -> Tensor:
 
 def relu(x: Tensor) -> Tensor:
     """Elementwise max(x, 0)."""
-    return Relu.apply(x)
+    return unary(Relu, x, _relu_array)
 
 
 def abs(x: Tensor) -> Tensor:  # noqa: A001  (torch.abs)
     """Elementwise absolute value."""
-    return Abs.apply(x)
+    return unary(Abs, x, np.abs)
 
 
 def sign(x: Tensor) -> Tensor:
