@@ -73,18 +73,22 @@ class Tensor:
         (4.0, 4.0, -2.0)
     """
 
-    __slots__ = ("data", "grad", "_requires_grad", "grad_fn", "name", "_vc", "_retains_grad",
-                 "_hooks", "__weakref__")
+    # Every tensor sets the three slots; the attributes below are class-level defaults that an
+    # instance overrides (in its __dict__, made on first write) only when it gets a gradient, a
+    # name, an in-place write or a view, or hooks: most op outputs never do, so making one is cheap.
+    __slots__ = ("data", "_requires_grad", "grad_fn", "__dict__", "__weakref__")
+    grad: "Tensor | None" = None
+    name: str | None = None
+    _vc: list | None = None  # version counter, shared with views (see ``_version``)
+    _retains_grad = False
+    _hooks: list | None = None
     __array_ufunc__ = None  # numpy defers to Tensor's reflected operators: ``ndarray * Tensor`` -> Tensor
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None, name: str | None = None) -> None:
         self.data = _to_array(data, dtype)
-        self.grad: Tensor | None = None
         self.grad_fn = None
-        self.name = name
-        self._vc = None
-        self._retains_grad = False
-        self._hooks: list | None = None
+        if name is not None:
+            self.name = name
         self._requires_grad = False
         if requires_grad:
             self.requires_grad = True
@@ -96,13 +100,8 @@ class Tensor:
         if type(data) is not np.ndarray:  # numpy returns scalars from 0-d arithmetic
             data = np.asarray(data)
         t.data = data
-        t.grad = None
         t._requires_grad = requires_grad
         t.grad_fn = None
-        t.name = None
-        t._vc = None
-        t._retains_grad = False
-        t._hooks = None
         return t
 
     # ------------------------------------------------------------------ attributes
