@@ -26,7 +26,7 @@ class LinearFunction(Function):
             ctx.save_for_backward(x if needs[1] else None, weight if needs[0] else None)
         out = x.data @ weight.data.T
         if bias is not None:
-            if out.dtype == np.result_type(out, bias.data):
+            if out.dtype == bias.data.dtype:
                 out += bias.data  # in place: no second output-sized array
             else:
                 out = out + bias.data

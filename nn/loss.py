@@ -380,7 +380,8 @@ def nll_loss(input: Tensor, target: Any, weight: Any = None, ignore_index: int =
 
 
 class SoftmaxCrossEntropy(Function):
-    """Fused log_softmax + NLL over rows of (M, C) logits with per-row coefficients c (w[t] / W, 0 if ignored).
+    """Fused log_softmax + NLL over rows of (M, C) logits with per-row coefficients c (w[t] / W, 0 if ignored;
+    one number for all rows when they are all alike).
 
     l_i = -c_i log softmax(x_i)[t_i] (summed over rows when ``reduce``);
     dl/dx_i = c_i (softmax(x_i) - onehot(t_i)).
@@ -404,7 +405,7 @@ class SoftmaxCrossEntropy(Function):
     def backward(ctx: Function, grad: Tensor) -> tuple:
         x, = ctx.saved_tensors
         rows = np.arange(ctx.t.shape[0])
-        scale = ctx.coef[:, None]
+        scale = ctx.coef if ctx.coef.ndim == 0 else ctx.coef[:, None]
         if not grad_mode._enabled:  # plain backward: no graph to record, stay in numpy
             g = ctx.probs.copy()
             g[rows, ctx.t] -= 1
@@ -462,6 +463,11 @@ def cross_entropy(input: Tensor, target: Any, weight: Any = None, ignore_index: 
     rows = _to_rows(input)
     flat_t = t.reshape(-1)
     keep = flat_t != ignore_index
+    if w is None and label_smoothing == 0 and flat_t.shape[0] and keep.all():
+        # the usual case (no weights, nothing ignored): every row's coefficient is one number
+        coef = np.asarray(1 / flat_t.shape[0] if reduction == "mean" else 1, dtype=input.dtype)
+        loss = SoftmaxCrossEntropy.apply(rows, flat_t, coef, reduction != "none")
+        return loss.reshape(t.shape) if reduction == "none" else loss
     safe = np.where(keep, flat_t, 0)
     if label_smoothing == 0 and (w is None or not w.requires_grad):
         row_w = np.ones(flat_t.shape[0], dtype=input.dtype) if w is None else w.data[safe]

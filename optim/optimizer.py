@@ -235,8 +235,7 @@ class Optimizer:
         A graph that saved ``p`` before this step then refuses to backward
         instead of silently using the new values.
         """
-        if hasattr(p, "_version"):
-            p._version += 1
+        p._version_counter()[0] += 1
 
     # ------------------------------------------------------------------ (de)serialisation
     def state_dict(self) -> dict[str, Any]:

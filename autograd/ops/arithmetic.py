@@ -81,7 +81,7 @@ def unrecorded_arrays(a: Any, b: Any) -> tuple | None:
     That is when grad mode is off -- as inside every backward pass without
     create_graph, where backward formulas do their arithmetic -- anomaly mode is
     off, and numpy's own promotion already gives gradkit's dtype: two tensors of
-    one dtype, or a float tensor and a Python number. Then ``a * b`` is just the
+    one dtype, a float tensor and a bool mask, or a float tensor and a Python number. Then ``a * b`` is just the
     numpy product, without a Function node (the op's forward, minus bookkeeping).
     """
     if grad_mode._enabled or anomaly._enabled:
@@ -90,7 +90,10 @@ def unrecorded_arrays(a: Any, b: Any) -> tuple | None:
     if ta is Tensor:
         da = a.data
         if tb is Tensor:
-            return (da, b.data) if da.dtype is b.data.dtype else None
+            db = b.data
+            if da.dtype is db.dtype or (db.dtype.kind == "b" and da.dtype.kind == "f"):  # float * mask
+                return da, db
+            return None
         return (da, b) if (tb is float or tb is int) and da.dtype.kind == "f" else None
     if tb is Tensor and (ta is float or ta is int) and b.data.dtype.kind == "f":
         return a, b.data
