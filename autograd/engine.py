@@ -25,7 +25,7 @@ def _seed_gradient(t: Tensor, g: Any) -> Tensor:
         if t.data.size != 1:
             raise RuntimeError(f"grad can be implicitly created only for scalar outputs, but the output has shape "
                                f"{tuple(t.shape)}: pass gradient= (a tensor of that shape) to backward()")
-        return Tensor._make(np.ones_like(t.data))
+        return Tensor._make(np.array(1, dtype=t.data.dtype).reshape(t.data.shape))
     g = g if isinstance(g, Tensor) else Tensor(g, dtype=t.dtype)
     if g.shape != t.shape:
         raise RuntimeError(f"invalid gradient: expected shape {tuple(t.shape)} (the output's) but got "

@@ -39,9 +39,10 @@ class LinearFunction(Function):
         if not grad_mode.is_grad_enabled():
             # the usual backward (no create_graph): the same formulas on the arrays, one node's worth of work
             g = grad.data
-            g2 = g.reshape(-1, g.shape[-1])
+            g2 = g if g.ndim == 2 else g.reshape(-1, g.shape[-1])
+            x2 = None if x is None else x.data if x.data.ndim == 2 else x.data.reshape(-1, x.data.shape[-1])
             return (Tensor._make(g @ weight.data) if needs[0] else None,
-                    Tensor._make(g2.T @ x.data.reshape(-1, x.data.shape[-1])) if needs[1] else None,
+                    Tensor._make(g2.T @ x2) if needs[1] else None,
                     Tensor._make(g2.sum(0)) if needs[2] else None)
         gx = grad @ weight if needs[0] else None
         g2 = None

@@ -298,9 +298,10 @@ def _class_targets(input: Tensor, target: Any, ignore_index: int, loss: str) -> 
                          f"expected class indices of shape {expected}")
     t = t.astype(np.int64, copy=False)
     n_classes = input.shape[1] if input.ndim >= 2 else input.shape[0]
-    bad = ((t < 0) | (t >= n_classes)) & (t != ignore_index)
-    if bad.any():
-        raise IndexError(f"Target {int(t[bad].flat[0])} is out of bounds.")
+    if t.size and not (0 <= t.min() and t.max() < n_classes):  # (two reductions in the usual, valid case)
+        bad = ((t < 0) | (t >= n_classes)) & (t != ignore_index)
+        if bad.any():
+            raise IndexError(f"Target {int(t[bad].flat[0])} is out of bounds.")
     return t
 
 
@@ -462,12 +463,12 @@ def cross_entropy(input: Tensor, target: Any, weight: Any = None, ignore_index: 
     w = _class_weight(weight, input, "cross_entropy")
     rows = _to_rows(input)
     flat_t = t.reshape(-1)
-    keep = flat_t != ignore_index
-    if w is None and label_smoothing == 0 and flat_t.shape[0] and keep.all():
+    if w is None and label_smoothing == 0 and flat_t.shape[0] and ignore_index not in flat_t:
         # the usual case (no weights, nothing ignored): every row's coefficient is one number
         coef = np.asarray(1 / flat_t.shape[0] if reduction == "mean" else 1, dtype=input.dtype)
         loss = SoftmaxCrossEntropy.apply(rows, flat_t, coef, reduction != "none")
         return loss.reshape(t.shape) if reduction == "none" else loss
+    keep = flat_t != ignore_index
     safe = np.where(keep, flat_t, 0)
     if label_smoothing == 0 and (w is None or not w.requires_grad):
         row_w = np.ones(flat_t.shape[0], dtype=input.dtype) if w is None else w.data[safe]
