@@ -127,11 +127,26 @@ def import_hips_autograd() -> Any:
 WORKER_MODULE = "tests.benchmarks.worker"
 RESULT_MARKER = "BENCH-RESULT "  # prefixes the child's JSON line, so stray prints cannot be mistaken for it
 DEFAULT_ROUNDS = {False: 5, True: 2}  # full run, --quick
-_STATE: dict[str, Any] = {"threads": None}  # the thread count set_threads applied, handed to every child
+# glibc malloc in the children. "system": its defaults, under which a 256 KiB array is mmap'd or
+# the freed heap top is trimmed back to the OS depending on what the caller happens to hold, so
+# the same numpy loop ran 14 or 45 ms per call on (256, 256) depending on the harness. "steady":
+# no mmap below 32 MiB and no trimming, so every contender reuses warm heap pages and the
+# ratios compare computation, not page faults. Other C libraries ignore these variables.
+MALLOC_ENV = {"steady": {"MALLOC_MMAP_THRESHOLD_": str(32 * 2 ** 20), "MALLOC_TRIM_THRESHOLD_": str(2 ** 32)},
+              "system": {}}
+_STATE: dict[str, Any] = {"threads": None, "malloc": "steady"}  # what set_threads/set_malloc chose for children
 
 
 class BenchError(RuntimeError):
     """A benchmark child process failed (its stderr tail is in the message)."""
+
+
+def set_malloc(mode: str) -> str:
+    """Choose the children's malloc settings, ``"steady"`` (default) or ``"system"`` (see MALLOC_ENV)."""
+    if mode not in MALLOC_ENV:
+        raise ValueError(f"malloc mode must be one of {sorted(MALLOC_ENV)}, got {mode!r}")
+    _STATE["malloc"] = mode
+    return mode
 
 
 def default_rounds(quick: bool, rounds: int | None = None) -> int:
@@ -142,7 +157,7 @@ def default_rounds(quick: bool, rounds: int | None = None) -> int:
 
 
 def make_case(module: str, contender: str, params: dict | None = None, repeat: int = 5, number: int = 1,
-              warmup: int = 1, threads: int | None = None) -> dict:
+              warmup: int = 1, threads: int | None = None, malloc: str | None = None) -> dict:
     """A JSON-able description of one timing: ``module.contender(contender, **params)``, timed in a child.
 
     Args:
@@ -153,24 +168,30 @@ def make_case(module: str, contender: str, params: dict | None = None, repeat: i
         number: calls per sample (raise it for microsecond-scale callables).
         warmup: untimed calls before the first sample.
         threads: BLAS and PyTorch threads in the child (default: what :func:`set_threads` applied here).
+        malloc: the child's malloc settings, a key of MALLOC_ENV (default: :func:`set_malloc`'s choice).
 
     Returns:
         the case dict.
     """
     return {"module": module, "contender": contender, "params": dict(params or {}), "repeat": int(repeat),
             "number": int(number), "warmup": int(warmup),
-            "threads": _STATE["threads"] if threads is None else int(threads)}
+            "threads": _STATE["threads"] if threads is None else int(threads),
+            "malloc": _STATE["malloc"] if malloc is None else malloc}
 
 
 def run_inline(case: dict) -> dict:
     """Time one case in this process (what the worker child does; also the smoke test's runner).
 
+    The case's ``malloc`` setting takes effect only in a child (:func:`run_case`), whose
+    environment it sets; a callable's return value is dropped before the next call, so what a
+    contender returns never keeps memory alive across calls.
+
     Returns:
         ``{"available": False}`` when the contender's library is missing; else ``available``,
         ``time_s`` (median seconds per call: the callable's own ``time_s`` when it returns one,
         else the wall time), ``wall_s``, ``samples_s`` (every sample's seconds per call), the
-        median of each number in the dicts the callable returned, ``pid``, ``blas_threads`` and
-        ``torch_threads`` (None when the contender did not import PyTorch).
+        median of each number in the dicts the callable returned, ``pid``, ``blas_threads``,
+        ``torch_threads`` (None when the contender did not import PyTorch) and ``malloc_env``.
     """
     if case.get("threads") is not None:
         set_threads(case["threads"])
@@ -189,6 +210,7 @@ def run_inline(case: dict) -> dict:
             out = fn()
             if isinstance(out, dict):
                 returned.append(out)
+            out = None
         walls.append((time.perf_counter() - start) / case["number"])
     result: dict[str, Any] = {"available": True, "wall_s": statistics.median(walls), "samples_s": walls}
     for key in {k for out in returned for k, v in out.items() if isinstance(v, (int, float)) and v is not None}:
@@ -196,7 +218,8 @@ def run_inline(case: dict) -> dict:
     result.setdefault("time_s", result["wall_s"])
     torch = sys.modules.get("torch")  # only the contenders that use PyTorch import it
     result.update(pid=os.getpid(), blas_threads=numpy_blas_threads(),
-                  torch_threads=torch.get_num_threads() if torch is not None else None)
+                  torch_threads=torch.get_num_threads() if torch is not None else None,
+                  malloc_env={k: v for k, v in os.environ.items() if k.startswith("MALLOC_")})
     return result
 
 
@@ -218,8 +241,11 @@ def run_case(case: dict, timeout: float = 900.0) -> dict:
     """
     cmd = [sys.executable, "-m", WORKER_MODULE, json.dumps(case)]
     label = f"{case['module']}:{case['contender']} {case['params']}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+    env.update(MALLOC_ENV[case.get("malloc", "system")])
     try:
-        proc = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True, timeout=timeout, check=False)
+        proc = subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=timeout,
+                              check=False)
     except subprocess.TimeoutExpired as err:
         raise BenchError(f"{label}: no result after {timeout:.0f} s") from err
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(RESULT_MARKER)]
@@ -357,7 +383,7 @@ def environment() -> dict:
             "torch": getattr(torch, "__version__", None),
             "torch_threads": torch.get_num_threads() if torch is not None else None,
             "hips_autograd": hips is not None, "blas_threads": numpy_blas_threads(),
-            "cpus": os.cpu_count(), "loadavg": load, "time": time.strftime("%Y-%m-%d %H:%M:%S")}
+            "cpus": os.cpu_count(), "loadavg": load, "child_malloc": _STATE["malloc"], "time": time.strftime("%Y-%m-%d %H:%M:%S")}
 
 
 def save_json(name: str, result: dict) -> Path:
@@ -371,7 +397,7 @@ def save_json(name: str, result: dict) -> Path:
 
 
 def main_for(name: str, run: Callable[[bool, int | None], dict]) -> None:
-    """Command line of one workload module: ``python bench_x.py [--quick] [--threads N] [--rounds R]``."""
+    """Command line of one workload module: ``python bench_x.py [--quick] [--threads N] [--rounds R] [--malloc M]``."""
     import argparse
     parser = argparse.ArgumentParser(description=f"gradkit benchmark: {name}")
     parser.add_argument("--quick", action="store_true", help="small repeats and sizes (a smoke run)")
@@ -380,8 +406,11 @@ def main_for(name: str, run: Callable[[bool, int | None], dict]) -> None:
     parser.add_argument("--rounds", type=int, default=None,
                         help=f"rounds of one process per contender (default {DEFAULT_ROUNDS[False]}, "
                              f"{DEFAULT_ROUNDS[True]} with --quick)")
+    parser.add_argument("--malloc", choices=sorted(MALLOC_ENV), default="steady",
+                        help="malloc settings of the child processes (see MALLOC_ENV in common.py)")
     args = parser.parse_args()
     set_threads(args.threads)
+    set_malloc(args.malloc)
     result = run(args.quick, args.rounds)
     if result.get("targets"):
         print_targets(result["targets"], f"Targets ({name})")

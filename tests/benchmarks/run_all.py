@@ -1,6 +1,7 @@
 """Run every gradkit benchmark workload and print one summary table of the issue's targets.
 
-Run:  python tests/benchmarks/run_all.py [--quick] [--threads N] [--rounds R] [--only mlp,ops,...]
+Run:  python tests/benchmarks/run_all.py [--quick] [--threads N] [--rounds R] [--malloc steady|system]
+                                          [--only mlp,ops,...]
 
 Workloads (one module each, also runnable alone): mlp (training step vs numpy, PyTorch, HIPS
 autograd), ops (per-op overhead vs numpy, PyTorch, HIPS), scalar (vs micrograd, numpy, HIPS),
@@ -11,7 +12,10 @@ tests/benchmarks/results/<name>.json; the summary goes to results/summary.json.
 Every contender of every case runs in its own fresh process (same BLAS/PyTorch thread limit),
 warm-up then the median of repeats inside it; R rounds (default 5, 2 with --quick), each
 running every contender once in an order rotated by one per round. Reported times are medians
-over rounds, ratios gradkit / peer are medians over rounds of the per-round ratios. A full run
+over rounds, ratios gradkit / peer are medians over rounds of the per-round ratios. The
+children run with glibc malloc set to keep its heap (no mmap below 32 MiB, no trimming): under
+glibc's defaults page faults, not computation, decided the (256, 256) ratios, one way or the
+other depending on what the harness held (--malloc system restores the defaults). A full run
 takes about 10 minutes on 2 cores, --quick 1-3 minutes. Not a test: nothing here fails on a time.
 """
 from __future__ import annotations
@@ -27,20 +31,24 @@ if __package__ in (None, ""):  # run as a script: the workload modules are sibli
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from common import (
         DEFAULT_ROUNDS,
+        MALLOC_ENV,
         default_rounds,
         environment,
         print_targets,
         save_json,
+        set_malloc,
         set_threads,
     )
     _PREFIX = ""
 else:
     from .common import (
         DEFAULT_ROUNDS,
+        MALLOC_ENV,
         default_rounds,
         environment,
         print_targets,
         save_json,
+        set_malloc,
         set_threads,
     )
     _PREFIX = __package__ + "."
@@ -58,6 +66,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--rounds", type=int, default=None,
                         help=f"rounds of one process per contender, the median of per-round ratios reported "
                              f"(default {DEFAULT_ROUNDS[False]}, {DEFAULT_ROUNDS[True]} with --quick)")
+    parser.add_argument("--malloc", choices=sorted(MALLOC_ENV), default="steady",
+                        help="glibc malloc settings of the child processes: steady (default: no mmap below 32 MiB, "
+                             "no heap trimming, so page faults do not decide ratios) or system (glibc's defaults)")
     parser.add_argument("--only", default=",".join(WORKLOADS),
                         help=f"comma-separated workloads out of {','.join(WORKLOADS)}")
     args = parser.parse_args(argv)
@@ -69,10 +80,11 @@ def main(argv: list[str] | None = None) -> dict:
         parser.error(f"--rounds must be >= 1, got {args.rounds}")
     rounds = default_rounds(args.quick, args.rounds)
     threads = set_threads(args.threads)
+    set_malloc(args.malloc)
     env = environment()
     print(f"gradkit benchmarks{' (quick)' if args.quick else ''}: numpy {env['numpy']}, torch {env['torch']}, "
           f"{threads} BLAS/torch thread(s), {env['cpus']} CPUs, load average {env['loadavg']}; "
-          f"{rounds} rounds, one process per contender per round")
+          f"{rounds} rounds, one process per contender per round, {args.malloc} malloc")
 
     targets, timings = [], {}
     run_start = time.perf_counter()
@@ -88,7 +100,8 @@ def main(argv: list[str] | None = None) -> dict:
     print_targets(targets, f"Summary of targets ({rounds} rounds, {threads} thread(s); load average at start "
                            f"{env['loadavg']}, at end {load_after}; {total / 60:.1f} min)")
     print("workload minutes: " + ", ".join(f"{k} {v / 60:.1f}" for k, v in timings.items()))
-    summary = {"quick": args.quick, "threads": threads, "rounds": rounds, "loadavg_end": load_after,
+    summary = {"quick": args.quick, "threads": threads, "rounds": rounds, "malloc": args.malloc,
+               "loadavg_end": load_after,
                "workload_seconds": timings, "total_seconds": total, "targets": targets}
     out = save_json("summary", summary)
     print(f"\nresults in {out.parent}", file=sys.stderr)

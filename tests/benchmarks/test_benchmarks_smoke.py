@@ -77,12 +77,19 @@ def test_default_rounds():
         common.default_rounds(False, 0)
 
 
+def test_malloc_modes():
+    assert common.MALLOC_ENV["system"] == {} and common.MALLOC_ENV["steady"]
+    with pytest.raises(ValueError, match="malloc"):
+        common.set_malloc("fast")
+
+
 def test_worker_times_a_case_in_its_own_process_with_the_thread_limit():
     case = common.make_case("bench_ops", "gradkit_fwd_bwd", {"shape": [8], "n_ops": 4}, repeat=2, number=2,
                             warmup=1, threads=1)
     out = common.run_case(case)
     assert out["available"] and out["pid"] != os.getpid()
     assert out["blas_threads"] == 1 and out["torch_threads"] is None
+    assert case["malloc"] == "steady" and out["malloc_env"] == common.MALLOC_ENV["steady"]
     assert len(out["samples_s"]) == 2 and out["time_s"] == out["wall_s"] > 0
 
 
