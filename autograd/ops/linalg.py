@@ -5,6 +5,7 @@ from typing import Any
 
 import numpy as np
 
+from gradkit.autograd import grad_mode
 from gradkit.autograd.function import Function
 from gradkit.autograd.ops.arithmetic import unrecorded_arrays
 from gradkit.autograd.tensor import Tensor
@@ -28,6 +29,11 @@ class MatMul(Function):
     @staticmethod
     def backward(ctx: Function, grad: Tensor) -> tuple:
         a, b = ctx.saved_tensors
+        if ctx.a_ndim > 1 and ctx.b_ndim > 1 and not grad_mode._enabled:
+            # the usual backward (no create_graph) of a matrix product: the formulas on the arrays
+            g = grad.data
+            return (Tensor._make(g @ np.swapaxes(b.data, -1, -2)) if b is not None else None,
+                    Tensor._make(np.swapaxes(a.data, -1, -2) @ g) if a is not None else None)
         if ctx.a_ndim == 1 and ctx.b_ndim == 1:  # dot product
             return (grad * b if b is not None else None, grad * a if a is not None else None)
         g = grad.unsqueeze(-2) if ctx.a_ndim == 1 else grad

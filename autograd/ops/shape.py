@@ -7,6 +7,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from gradkit.autograd import anomaly, grad_mode
 from gradkit.autograd.function import Function
 from gradkit.autograd.tensor import Tensor
 
@@ -73,16 +74,8 @@ class SumTo(Function):
 
     @staticmethod
     def forward(ctx: Function, x: Tensor, shape: tuple, node: Any = None) -> np.ndarray:
-        xs = x.data.shape
-        lead = len(xs) - len(shape)
-        if lead < 0 or any(s != 1 and s != xs[lead + i] for i, s in enumerate(shape)):
-            where = f"{node.name} returned a gradient" if node is not None else "cannot sum a tensor"
-            raise RuntimeError(f"{where} of shape {tuple(xs)} that cannot be summed to the input's shape "
-                               f"{tuple(shape)}")
-        ctx.in_shape = xs
-        axes = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(shape) if s == 1 and xs[lead + i] != 1)
-        out = x.data.sum(axis=axes, keepdims=True) if axes else x.data
-        return out.reshape(shape)
+        ctx.in_shape = x.data.shape
+        return _sum_to_array(x.data, shape, node)
 
     @staticmethod
     def backward(ctx: Function, grad: Tensor) -> tuple:
@@ -153,11 +146,30 @@ def expand(x: Tensor, *shape: Any) -> Tensor:
     return Expand.apply(x, shape)
 
 
+def _sum_to_array(a: np.ndarray, shape: tuple, node: Any = None) -> np.ndarray:
+    xs = a.shape
+    lead = len(xs) - len(shape)
+    if lead < 0 or any(s != 1 and s != xs[lead + i] for i, s in enumerate(shape)):
+        where = f"{node.name} returned a gradient" if node is not None else "cannot sum a tensor"
+        raise RuntimeError(f"{where} of shape {tuple(xs)} that cannot be summed to the input's shape "
+                           f"{tuple(shape)}")
+    axes = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(shape) if s == 1 and xs[lead + i] != 1)
+    out = a.sum(axis=axes, keepdims=True) if axes else a
+    return out.reshape(shape)
+
+
 def sum_to(x: Tensor, shape: tuple, node: Any = None) -> Tensor:
     """Sum ``x`` down to ``shape`` (undo a broadcast); ``node`` names the op in the error."""
-    if x.data.shape == tuple(shape):
+    shape = tuple(shape)
+    if x.data.shape == shape:
         return x
-    return SumTo.apply(x, tuple(shape), node)
+    if type(x) is Tensor and not ((grad_mode._enabled and x._requires_grad) or anomaly._enabled):
+        # no node needed (every backward pass without create_graph): just the sum on the array
+        out = Tensor._make(_sum_to_array(x.data, shape, node))
+        if out.data.base is not None:  # only reshaped: a view, sharing x's version counter (as apply does)
+            out._vc = x._version_counter()
+        return out
+    return SumTo.apply(x, shape, node)
 
 
 def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
