@@ -16,7 +16,7 @@ over rounds, ratios gradkit / peer are medians over rounds of the per-round rati
 children run with glibc malloc set to keep its heap (no mmap below 32 MiB, no trimming): under
 glibc's defaults page faults, not computation, decided the (256, 256) ratios, one way or the
 other depending on what the harness held (--malloc system restores the defaults). A full run
-takes about 10 minutes on 2 cores, --quick 1-3 minutes. Not a test: nothing here fails on a time.
+takes about 6 minutes on 2 cores, --quick under 2. Not a test: nothing here fails on a time.
 """
 from __future__ import annotations
 
