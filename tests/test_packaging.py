@@ -28,6 +28,18 @@ def test_import_gradkit_does_not_import_optional_dependencies() -> None:
     assert out.returncode == 0, out.stdout + out.stderr
 
 
+def test_nn_optim_data_are_imported_on_first_use() -> None:
+    code = ("import sys, gradkit as gk; assert not {'gradkit.nn', 'gradkit.optim', 'gradkit.data'} & set(sys.modules); "
+            "assert {'nn', 'optim', 'data'} <= set(dir(gk)); layer = gk.nn.Linear(2, 1); "
+            "from gradkit import optim; optim.SGD(layer.parameters(), lr=0.1); import gradkit.data; "
+            "assert gk.data is sys.modules['gradkit.data']")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT.parent)
+    assert out.returncode == 0, out.stdout + out.stderr
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        import gradkit
+        gradkit.nope  # noqa: B018
+
+
 @pytest.mark.skipif(not (ROOT / "pyproject.toml").exists(), reason="needs the source tree")
 def test_built_wheel_adds_no_top_level_name_but_gradkit(tmp_path: Path) -> None:
     pytest.importorskip("setuptools")
