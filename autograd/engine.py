@@ -190,6 +190,8 @@ def run_backward(outputs: Sequence[Tensor], grad_outputs: Sequence[Any] | None, 
                             # made here (by a fresh-gradient op, or summed/cast to the input), not a view
                             if (fresh or gi is not raw) and gi.data.base is None:
                                 owned.add(p)
+                        elif p in owned and not create_graph and observer is None:
+                            prev.data += gi.data  # into the array this walk made for p: no new one
                         else:
                             leaf_grads[p] = prev + gi
                             owned.add(p)
