@@ -49,8 +49,11 @@ class Function:
     it back to the input's shape.
     """
 
-    __slots__ = ("inputs", "parents", "needs_input_grad", "_saved", "_saved_versions", "_out",
-                 "_out_version", "_released", "_trace", "scope", "__dict__", "__weakref__")
+    __slots__ = ("inputs", "parents", "needs_input_grad", "_saved", "_saved_versions", "_out", "_released",
+                 "scope", "__dict__", "__weakref__")
+    # Rarely set state: class defaults, overridden in the instance's __dict__ when set.
+    _out_version = 0  # the output's version when it became the output (see _rebase_output)
+    _trace = None     # the creation stack, recorded in anomaly mode
 
     #: True for ops whose ``backward`` computes every gradient into a new array that nothing else
     #: keeps (``grad * y``), as opposed to passing ``grad`` itself on (``Add``) or returning a cached
@@ -93,7 +96,8 @@ class Function:
         node.needs_input_grad = needs
         node._saved = None
         node._released = False
-        node._trace = traceback.extract_stack()[:-2] if anomaly._enabled else None
+        if anomaly._enabled:
+            node._trace = traceback.extract_stack()[:-2]
         data = cls.forward(node, *args, **kwargs)
         out = Tensor._make(data, parents is not None)
         base = out.data.base
@@ -106,7 +110,6 @@ class Function:
             node.inputs = args
             node.parents = parents
             node._out = weakref.ref(out)
-            node._out_version = 0
             node.scope = scope.current  # the module calls this op ran inside (for drawing)
             out.grad_fn = node
         if node._trace is not None:
