@@ -395,9 +395,9 @@ class SoftmaxCrossEntropy(Function):
     def forward(ctx: Function, x: Tensor, t: np.ndarray, coef: np.ndarray, reduce: bool) -> np.ndarray:
         ctx.save_for_backward(x)
         ctx.t, ctx.coef, ctx.reduce = t, coef, reduce
-        shifted = x.data - np.max(x.data, axis=1, keepdims=True)
+        shifted = x.data - x.data.max(axis=1, keepdims=True)
         e = np.exp(shifted)
-        total = np.sum(e, axis=1, keepdims=True)
+        total = e.sum(axis=1, keepdims=True)
         ctx.probs = e / total
         losses = (np.log(total[:, 0]) - shifted[np.arange(t.shape[0]), t]) * coef
         return losses.sum() if reduce else losses

@@ -52,7 +52,7 @@ class Sum(Function):
     def forward(ctx: Function, x: Tensor, dims: tuple | None, keepdim: bool) -> np.ndarray:
         ctx.in_shape = x.data.shape
         ctx.dims = dims
-        return np.sum(x.data, axis=_axis(dims, x.data.ndim), keepdims=keepdim)
+        return x.data.sum(axis=_axis(dims, x.data.ndim), keepdims=keepdim)
 
     @staticmethod
     def backward(ctx: Function, grad: Tensor) -> tuple:
@@ -104,10 +104,10 @@ class LogSumExp(Function):
         ctx.save_for_backward(x)
         ctx.dims = dims
         axis = _axis(dims, x.data.ndim)
-        m = np.max(x.data, axis=axis, keepdims=True) if x.data.size else np.zeros(())
+        m = x.data.max(axis=axis, keepdims=True) if x.data.size else np.zeros(())
         m = np.where(np.isfinite(m), m, 0)  # all -inf (or inf) slices: shift by 0 instead
         with np.errstate(divide="ignore"):  # log(0) = -inf for all -inf slices, by design
-            out = np.log(np.sum(np.exp(x.data - m), axis=axis, keepdims=True)) + m
+            out = np.log(np.exp(x.data - m).sum(axis=axis, keepdims=True)) + m
         ctx.kshape = out.shape
         return out if keepdim else out.reshape(kept_out_shape(x.data.shape, dims))
 
@@ -125,8 +125,8 @@ class Softmax(Function):
     @staticmethod
     def forward(ctx: Function, x: Tensor, dim: int) -> np.ndarray:
         ctx.dim = dim
-        e = np.exp(x.data - np.max(x.data, axis=dim, keepdims=True))
-        return e / np.sum(e, axis=dim, keepdims=True)
+        e = np.exp(x.data - x.data.max(axis=dim, keepdims=True))
+        return e / e.sum(axis=dim, keepdims=True)
 
     @staticmethod
     def backward(ctx: Function, grad: Tensor) -> tuple:
@@ -141,8 +141,8 @@ class LogSoftmax(Function):
     @staticmethod
     def forward(ctx: Function, x: Tensor, dim: int) -> np.ndarray:
         ctx.dim = dim
-        shifted = x.data - np.max(x.data, axis=dim, keepdims=True)
-        return shifted - np.log(np.sum(np.exp(shifted), axis=dim, keepdims=True))
+        shifted = x.data - x.data.max(axis=dim, keepdims=True)
+        return shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
 
     @staticmethod
     def backward(ctx: Function, grad: Tensor) -> tuple:
