@@ -180,6 +180,24 @@ class Function:
         return f"<{self.name} node>"
 
 
+def formula(fn: Any, a: Tensor, b: Tensor) -> Tensor:
+    """``fn(a, b)``: a backward formula written with operators numpy and gradkit share.
+
+    With no graph to record -- grad mode off, as in every backward pass without
+    ``create_graph``, and anomaly mode off -- it runs on the arrays (one numpy
+    expression, one Tensor made); otherwise on the tensors, recorded for the next order.
+
+    Example (Tanh's backward):
+        >>> import gradkit as gk
+        >>> g, y = gk.tensor([1.0, 2.0]), gk.tensor([0.5, 0.0])
+        >>> formula(lambda g, y: g * (1 - y * y), g, y).tolist()
+        [0.75, 2.0]
+    """
+    if grad_mode._enabled or anomaly._enabled:
+        return fn(a, b)
+    return Tensor._make(fn(a.data, b.data))
+
+
 def raise_released(node: Function) -> None:
     raise RuntimeError(
         f"Trying to backward through the graph a second time (through {node.name}), or to directly access "

@@ -5,12 +5,13 @@ each input's shape (``shape.sum_to``), so no op here reduces by itself.
 """
 from __future__ import annotations
 
+import operator
 from typing import Any, Callable
 
 import numpy as np
 
 from gradkit.autograd import anomaly, dtypes, grad_mode
-from gradkit.autograd.function import Function
+from gradkit.autograd.function import Function, formula
 from gradkit.autograd.tensor import Tensor
 
 
@@ -139,8 +140,8 @@ class Mul(Function):
     @staticmethod
     def backward(ctx: Function, grad: Tensor) -> tuple:
         x, y = ctx.saved_tensors
-        return (grad * y if y is not None else None,
-                grad * x if x is not None else None)
+        return (formula(operator.mul, grad, y) if y is not None else None,
+                formula(operator.mul, grad, x) if x is not None else None)
 
 
 class Div(Function):

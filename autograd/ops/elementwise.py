@@ -6,12 +6,13 @@ the gradient at the bounds, ties in maximum/minimum split it evenly.
 """
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 import numpy as np
 
 from gradkit.autograd import anomaly, grad_mode
-from gradkit.autograd.function import Function
+from gradkit.autograd.function import Function, formula
 from gradkit.autograd.tensor import Tensor
 
 
@@ -36,6 +37,19 @@ def _relu_array(a: np.ndarray) -> np.ndarray:
     return np.maximum(a, 0)
 
 
+# backward formulas (see ``formula``): written once, run on arrays or on tensors
+def _dtanh(g: Any, y: Any) -> Any:
+    return g * (1 - y * y)
+
+
+def _dsigmoid(g: Any, y: Any) -> Any:
+    return g * (y * (1 - y))
+
+
+def _drelu(g: Any, x: Any) -> Any:
+    return g * (x > 0)
+
+
 class Exp(Function):
     """y = exp(x);  dy/dx = y."""
 
@@ -45,7 +59,7 @@ class Exp(Function):
 
     @staticmethod
     def backward(ctx: Function, grad: Tensor) -> Tensor:
-        return grad * ctx.output
+        return formula(operator.mul, grad, ctx.output)
 
 
 class Log(Function):
@@ -111,8 +125,7 @@ class Tanh(Function):
 
     @staticmethod
     def backward(ctx: Function, grad: Tensor) -> Tensor:
-        y = ctx.output
-        return grad * (1 - y * y)
+        return formula(_dtanh, grad, ctx.output)
 
 
 class Sigmoid(Function):
@@ -125,8 +138,7 @@ class Sigmoid(Function):
 
     @staticmethod
     def backward(ctx: Function, grad: Tensor) -> Tensor:
-        y = ctx.output
-        return grad * (y * (1 - y))
+        return formula(_dsigmoid, grad, ctx.output)
 
 
 class Relu(Function):
@@ -140,7 +152,7 @@ class Relu(Function):
     @staticmethod
     def backward(ctx: Function, grad: Tensor) -> Tensor:
         x, = ctx.saved_tensors
-        return grad * const(x.data > 0, grad)
+        return formula(_drelu, grad, x)
 
 
 class Abs(Function):
