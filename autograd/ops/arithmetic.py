@@ -157,7 +157,7 @@ class Div(Function):
     @staticmethod
     def backward(ctx: Function, grad: Tensor) -> tuple:
         x, y = ctx.saved_tensors
-        gx = grad / y if ctx.needs_input_grad[0] else None
+        gx = formula(operator.truediv, grad, y) if ctx.needs_input_grad[0] else None
         gy = -grad * (x / y) / y if x is not None else None  # not x / y**2: y*y overflows or underflows
         return gx, gy
 

@@ -42,6 +42,10 @@ def _dtanh(g: Any, y: Any) -> Any:
     return g * (1 - y * y)
 
 
+def _dsqrt(g: Any, y: Any) -> Any:
+    return g / (2 * y)
+
+
 def _dsigmoid(g: Any, y: Any) -> Any:
     return g * (y * (1 - y))
 
@@ -73,7 +77,7 @@ class Log(Function):
     @staticmethod
     def backward(ctx: Function, grad: Tensor) -> Tensor:
         x, = ctx.saved_tensors
-        return grad / x
+        return formula(operator.truediv, grad, x)
 
 
 class Sqrt(Function):
@@ -85,7 +89,7 @@ class Sqrt(Function):
 
     @staticmethod
     def backward(ctx: Function, grad: Tensor) -> Tensor:
-        return grad / (2 * ctx.output)
+        return formula(_dsqrt, grad, ctx.output)
 
 
 class Sin(Function):
