@@ -53,6 +53,15 @@ def test_leaf_used_twice_accumulates_every_path():
     np.testing.assert_array_equal(y.grad.data, [2.0, 2.0])
 
 
+def test_a_leaf_on_many_paths_sums_in_place_without_touching_upstream_gradients():
+    x = leaf([1.0, -2.0])
+    seed = gk.tensor([1.0, 10.0], dtype="float64")
+    y = x + x * 2.0 + x * x + x  # passthrough (Add) and fresh (Mul) contributions, in both orders
+    y.backward(seed)
+    np.testing.assert_array_equal(x.grad.data, seed.data * (1 + 2 + 2 * x.data + 1))
+    np.testing.assert_array_equal(seed.data, [1.0, 10.0])  # the seed reached x unchanged, twice
+
+
 def test_gradients_accumulate_across_backward_calls():
     x = leaf([1.0, 2.0])
     (x * 3).sum().backward()
