@@ -77,16 +77,13 @@ def operands(a: Any, b: Any) -> tuple[Tensor, Tensor]:
 
 
 def unrecorded_arrays(a: Any, b: Any) -> tuple | None:
-    """The two operands as numpy values when a binary op needs no graph node, else None.
+    """The two operands as numpy values when numpy's own promotion gives gradkit's dtype, else None.
 
-    That is when grad mode is off -- as inside every backward pass without
-    create_graph, where backward formulas do their arithmetic -- anomaly mode is
-    off, and numpy's own promotion already gives gradkit's dtype: two tensors of
-    one dtype, a float tensor and a bool mask, or a float tensor and a Python number. Then ``a * b`` is just the
-    numpy product, without a Function node (the op's forward, minus bookkeeping).
+    That is two tensors of one dtype, a float tensor and a bool mask, or a float tensor
+    and a Python number. Called when no node is needed -- grad mode off, as inside
+    every backward pass without create_graph, and anomaly mode off (the caller checks) --
+    ``a * b`` is then just the numpy product (the op's forward, minus bookkeeping).
     """
-    if grad_mode._enabled or anomaly._enabled:
-        return None
     ta, tb = type(a), type(b)
     if ta is Tensor:
         da = a.data

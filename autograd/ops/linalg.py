@@ -5,7 +5,7 @@ from typing import Any
 
 import numpy as np
 
-from gradkit.autograd import grad_mode
+from gradkit.autograd import anomaly, grad_mode
 from gradkit.autograd.function import Function
 from gradkit.autograd.ops.arithmetic import unrecorded_arrays
 from gradkit.autograd.tensor import Tensor
@@ -73,6 +73,7 @@ def matmul(a: Any, b: Any) -> Tensor:
     if a.data.shape[-1] != inner_b:
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({'x'.join(map(str, a.data.shape))} and "
                            f"{'x'.join(map(str, b.data.shape))})")
-    if unrecorded_arrays(a, b) is not None:  # no node needed (a backward pass without create_graph)
+    if not (grad_mode._enabled or anomaly._enabled) and unrecorded_arrays(a, b) is not None:
+        # no node needed (a backward pass without create_graph)
         return Tensor._make(a.data @ b.data)
     return MatMul.apply(a, b)
