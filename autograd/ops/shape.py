@@ -153,9 +153,11 @@ def _sum_to_array(a: np.ndarray, shape: tuple, node: Any = None) -> np.ndarray:
         where = f"{node.name} returned a gradient" if node is not None else "cannot sum a tensor"
         raise RuntimeError(f"{where} of shape {tuple(xs)} that cannot be summed to the input's shape "
                            f"{tuple(shape)}")
-    axes = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(shape) if s == 1 and xs[lead + i] != 1)
-    out = a.sum(axis=axes, keepdims=True) if axes else a
-    return out.reshape(shape)
+    inner = tuple(i for i, s in enumerate(shape) if s == 1 and xs[lead + i] != 1)
+    if not (lead or inner):  # nothing to sum (shape == a.shape): a view, as reshape gives
+        return a.reshape(shape)
+    out = a.sum(axis=tuple(range(lead))) if lead else a  # the leading axes go,
+    return out.sum(axis=inner, keepdims=True) if inner else out  # size-1 axes stay: a new array, not a view
 
 
 def sum_to(x: Tensor, shape: tuple, node: Any = None) -> Tensor:
@@ -164,11 +166,8 @@ def sum_to(x: Tensor, shape: tuple, node: Any = None) -> Tensor:
     if x.data.shape == shape:
         return x
     if type(x) is Tensor and not ((grad_mode._enabled and x._requires_grad) or anomaly._enabled):
-        # no node needed (every backward pass without create_graph): just the sum on the array
-        out = Tensor._make(_sum_to_array(x.data, shape, node))
-        if out.data.base is not None:  # only reshaped: a view, sharing x's version counter (as apply does)
-            out._vc = x._version_counter()
-        return out
+        # no node needed (every backward pass without create_graph): just the sum, a new array
+        return Tensor._make(_sum_to_array(x.data, shape, node))
     return SumTo.apply(x, shape, node)
 
 
