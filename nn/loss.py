@@ -463,22 +463,23 @@ def cross_entropy(input: Tensor, target: Any, weight: Any = None, ignore_index: 
     w = _class_weight(weight, input, "cross_entropy")
     rows = _to_rows(input)
     flat_t = t.reshape(-1)
-    if w is None and label_smoothing == 0 and flat_t.shape[0] and ignore_index not in flat_t:
-        # the usual case (no weights, nothing ignored): every row's coefficient is one number
-        coef = np.asarray(1 / flat_t.shape[0] if reduction == "mean" else 1, dtype=input.dtype)
-        loss = SoftmaxCrossEntropy.apply(rows, flat_t, coef, reduction != "none")
-        return loss.reshape(t.shape) if reduction == "none" else loss
-    keep = flat_t != ignore_index
-    safe = np.where(keep, flat_t, 0)
     if label_smoothing == 0 and (w is None or not w.requires_grad):
-        row_w = np.ones(flat_t.shape[0], dtype=input.dtype) if w is None else w.data[safe]
-        row_w = np.where(keep, row_w, 0).astype(input.dtype, copy=False)
-        total = float(row_w.sum())
-        if reduction == "mean" and total == 0:
-            return SoftmaxCrossEntropy.apply(rows, safe, row_w, True) * float("nan")  # all ignored: 0/0
-        coef = (row_w / total).astype(input.dtype, copy=False) if reduction == "mean" else row_w
+        if w is None and flat_t.shape[0] and ignore_index not in flat_t:
+            # the usual case (no weights, nothing ignored): every row's coefficient is one number
+            safe = flat_t
+            coef = np.asarray(1 / flat_t.shape[0] if reduction == "mean" else 1, dtype=input.dtype)
+        else:
+            keep = flat_t != ignore_index
+            safe = np.where(keep, flat_t, 0)
+            row_w = np.ones(flat_t.shape[0], dtype=input.dtype) if w is None else w.data[safe]
+            row_w = np.where(keep, row_w, 0).astype(input.dtype, copy=False)
+            total = float(row_w.sum())
+            if reduction == "mean" and total == 0:
+                return SoftmaxCrossEntropy.apply(rows, safe, row_w, True) * float("nan")  # all ignored: 0/0
+            coef = (row_w / total).astype(input.dtype, copy=False) if reduction == "mean" else row_w
         loss = SoftmaxCrossEntropy.apply(rows, safe, coef, reduction != "none")
         return loss.reshape(t.shape) if reduction == "none" else loss
+    keep = flat_t != ignore_index
     logp = log_softmax(rows, 1)
     per_row, row_w = _nll_rows(logp, flat_t, w, ignore_index)
     total = row_w.sum()
