@@ -217,6 +217,17 @@ def binary(fn: type[Function], a: Any, b: Any, ufunc: Callable | None = None) ->
     return fn.apply(a, b)
 
 
+def unary(fn: type[Function], x: Tensor, array_fn: Callable) -> Tensor:
+    """Apply the one-input op ``fn`` to ``x``; ``array_fn`` is its forward on the array.
+
+    When no node is needed -- grad mode off (every backward pass without create_graph)
+    or ``x`` needing no gradient, and anomaly mode off -- that is all the call does.
+    """
+    if type(x) is Tensor and not ((grad_mode._enabled and x._requires_grad) or anomaly._enabled):
+        return Tensor._make(array_fn(x.data))
+    return fn.apply(x)
+
+
 def add(a: Any, b: Any) -> Tensor:
     """Elementwise sum with broadcasting: ``a + b``."""
     return binary(Add, a, b, np.add)
@@ -239,9 +250,7 @@ def div(a: Any, b: Any) -> Tensor:
 
 def neg(a: Tensor) -> Tensor:
     """``-a``."""
-    if not (grad_mode._enabled or anomaly._enabled) and type(a) is Tensor:  # no node needed (see above)
-        return Tensor._make(-a.data)
-    return Neg.apply(a)
+    return unary(Neg, a, np.negative)
 
 
 def pow(a: Any, b: Any) -> Tensor:  # noqa: A001  (torch.pow)

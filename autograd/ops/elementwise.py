@@ -11,7 +11,6 @@ from typing import Any
 
 import numpy as np
 
-from gradkit.autograd import anomaly, grad_mode
 from gradkit.autograd.function import Function, formula
 from gradkit.autograd.tensor import Tensor
 
@@ -20,17 +19,6 @@ def const(array: np.ndarray, like: Tensor) -> Tensor:
     """A constant tensor for backward formulas: a bool mask as it is (``float * bool`` keeps the
     float dtype, without a converted copy), other arrays in ``like``'s dtype."""
     return Tensor._make(array if array.dtype == bool else array.astype(like.data.dtype, copy=False))
-
-
-def unary(fn: type[Function], x: Tensor, array_fn: Any) -> Tensor:
-    """Apply the one-input op ``fn`` to ``x``; ``array_fn`` is its forward on the array.
-
-    When no node is needed -- grad mode off (every backward pass without create_graph)
-    or ``x`` needing no gradient, and anomaly mode off -- that is all the call does.
-    """
-    if type(x) is Tensor and not ((grad_mode._enabled and x._requires_grad) or anomaly._enabled):
-        return Tensor._make(array_fn(x.data))
-    return fn.apply(x)
 
 
 def _relu_array(a: np.ndarray) -> np.ndarray:
@@ -352,4 +340,4 @@ def cast(x: Tensor, dtype: Any) -> Tensor:
     return Cast.apply(x, dtype)
 
 
-from gradkit.autograd.ops.arithmetic import binary, operands  # noqa: E402
+from gradkit.autograd.ops.arithmetic import binary, operands, unary  # noqa: E402
