@@ -373,26 +373,17 @@ class Tensor:
         self._version += 1
 
     # ------------------------------------------------------------------ operators (op table: ops/__init__.py)
-    def __add__(self, other: Any) -> "Tensor":
-        return ops.add(self, other)
-
+    # + - * / @, unary minus and the common elementwise methods (exp log sqrt tanh sigmoid relu) are
+    # the op functions themselves, set at the end of this file: ``a * b`` calls ``ops.mul(a, b)``
+    # with no method call in between (the hottest path of every forward).
     def __radd__(self, other: Any) -> "Tensor":
         return ops.add(other, self)
-
-    def __sub__(self, other: Any) -> "Tensor":
-        return ops.sub(self, other)
 
     def __rsub__(self, other: Any) -> "Tensor":
         return ops.sub(other, self)
 
-    def __mul__(self, other: Any) -> "Tensor":
-        return ops.mul(self, other)
-
     def __rmul__(self, other: Any) -> "Tensor":
         return ops.mul(other, self)
-
-    def __truediv__(self, other: Any) -> "Tensor":
-        return ops.div(self, other)
 
     def __rtruediv__(self, other: Any) -> "Tensor":
         return ops.div(other, self)
@@ -403,14 +394,8 @@ class Tensor:
     def __rpow__(self, other: Any) -> "Tensor":
         return ops.pow(other, self)
 
-    def __matmul__(self, other: Any) -> "Tensor":
-        return ops.matmul(self, other)
-
     def __rmatmul__(self, other: Any) -> "Tensor":
         return ops.matmul(other, self)
-
-    def __neg__(self) -> "Tensor":
-        return ops.neg(self)
 
     def __pos__(self) -> "Tensor":
         return self
@@ -441,29 +426,11 @@ class Tensor:
         return ops.compare(np.not_equal, self, other)
 
     # ------------------------------------------------------------------ methods (op table: ops/__init__.py)
-    def exp(self) -> "Tensor":
-        return ops.exp(self)
-
-    def log(self) -> "Tensor":
-        return ops.log(self)
-
-    def sqrt(self) -> "Tensor":
-        return ops.sqrt(self)
-
     def sin(self) -> "Tensor":
         return ops.sin(self)
 
     def cos(self) -> "Tensor":
         return ops.cos(self)
-
-    def tanh(self) -> "Tensor":
-        return ops.tanh(self)
-
-    def sigmoid(self) -> "Tensor":
-        return ops.sigmoid(self)
-
-    def relu(self) -> "Tensor":
-        return ops.relu(self)
 
     def abs(self) -> "Tensor":
         return ops.abs(self)
@@ -574,3 +541,8 @@ def from_numpy(array: np.ndarray) -> Tensor:
 
 # The op table and the engine import Tensor: bind them after the class (tinygrad's mlops pattern).
 from gradkit.autograd import engine, ops  # noqa: E402
+
+Tensor.__add__, Tensor.__sub__, Tensor.__mul__, Tensor.__truediv__ = ops.add, ops.sub, ops.mul, ops.div
+Tensor.__matmul__, Tensor.__neg__ = ops.matmul, ops.neg
+Tensor.exp, Tensor.log, Tensor.sqrt, Tensor.tanh, Tensor.sigmoid, Tensor.relu = (
+    ops.exp, ops.log, ops.sqrt, ops.tanh, ops.sigmoid, ops.relu)
