@@ -176,7 +176,7 @@ def run_backward(outputs: Sequence[Tensor], grad_outputs: Sequence[Any] | None, 
                         gi = Tensor._make(np.asarray(gi))
                     raw = gi
                     arr, inp = gi.data, node.inputs[i].data
-                    if arr.shape != inp.shape or arr.dtype != inp.dtype:
+                    if arr.shape != inp.shape or (arr.dtype is not inp.dtype and arr.dtype != inp.dtype):
                         gi = _match_input(gi, inp, node)
                     if check_values:
                         anomaly.check_backward(node, i, gi.data)

@@ -213,7 +213,8 @@ def binary(fn: type[Function], a: Any, b: Any, ufunc: Callable | None = None) ->
         raw = unrecorded_arrays(a, b)
         if raw is not None:
             return Tensor._make(ufunc(*raw))
-    a, b = operands(a, b)
+    if type(a) is not Tensor or type(b) is not Tensor or a.data.dtype is not b.data.dtype:
+        a, b = operands(a, b)  # (two tensors of one dtype, the usual case, need nothing from it)
     return fn.apply(a, b)
 
 
