@@ -26,7 +26,7 @@ class LinearFunction(Function):
             ctx.save_for_backward(x if needs[1] else None, weight if needs[0] else None)
         out = x.data @ weight.data.T
         if bias is not None:
-            if out.dtype == bias.data.dtype:
+            if out.dtype is bias.data.dtype:
                 out += bias.data  # in place: no second output-sized array
             else:
                 out = out + bias.data
@@ -84,17 +84,18 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """
     if not isinstance(input, Tensor):
         input = Tensor(input)
-    if weight.ndim != 2:
-        raise RuntimeError(f"linear: weight must be 2-d (out_features, in_features), got shape {tuple(weight.shape)}")
-    if input.ndim == 0 or input.shape[-1] != weight.shape[1]:
-        rows = int(np.prod(input.shape[:-1])) if input.ndim > 1 else 1
-        mat1 = (rows, input.shape[-1]) if input.ndim else ()
+    x_shape, w_shape = input.data.shape, weight.data.shape
+    if len(w_shape) != 2:
+        raise RuntimeError(f"linear: weight must be 2-d (out_features, in_features), got shape {w_shape}")
+    if not x_shape or x_shape[-1] != w_shape[1]:
+        rows = int(np.prod(x_shape[:-1])) if len(x_shape) > 1 else 1
+        mat1 = (rows, x_shape[-1]) if x_shape else ()
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({_dims(mat1)} and "
-                           f"{_dims(weight.shape[::-1])}): input of shape {tuple(input.shape)} needs last "
-                           f"dimension {weight.shape[1]} (in_features)")
-    if bias is not None and bias.shape != (weight.shape[0],):
-        raise RuntimeError(f"linear: bias must have shape ({weight.shape[0]},) to match weight "
-                           f"{tuple(weight.shape)}, got {tuple(bias.shape)}")
+                           f"{_dims(w_shape[::-1])}): input of shape {x_shape} needs last "
+                           f"dimension {w_shape[1]} (in_features)")
+    if bias is not None and bias.data.shape != w_shape[:1]:
+        raise RuntimeError(f"linear: bias must have shape ({w_shape[0]},) to match weight "
+                           f"{w_shape}, got {bias.data.shape}")
     return LinearFunction.apply(input, weight, bias)
 
 
@@ -147,7 +148,8 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
-        return linear(input, self.weight, self.bias)
+        params = self._parameters  # self.weight would find them only after a failed lookup (Module.__getattr__)
+        return linear(input, params["weight"], params["bias"])
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

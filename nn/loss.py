@@ -283,10 +283,14 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Any, weight: Any = N
 
 
 # ---------------------------------------------------------------------------- classification losses
-def _class_targets(input: Tensor, target: Any, ignore_index: int, loss: str) -> np.ndarray:
-    """Validate class-index targets for an (N, C, ...) input; return them as an int64 array."""
+def _class_targets(input: Tensor, target: Any, ignore_index: int, loss: str) -> tuple[np.ndarray, bool]:
+    """Validate class-index targets for an (N, C, ...) input: ``(targets as int64, all of them in [0, C))``.
+
+    Targets outside [0, C) must equal ignore_index, so when the flag is False some are ignored.
+    """
     t = target.data if isinstance(target, Tensor) else np.asarray(target)
-    expected = (input.shape[0],) + tuple(input.shape[2:]) if input.ndim >= 2 else ()
+    shape = input.data.shape
+    expected = shape[:1] + shape[2:] if len(shape) >= 2 else ()
     if t.dtype.kind == "f":
         raise TypeError(f"{loss}: class-index targets must be integers, got dtype {t.dtype} of shape "
                         f"{tuple(t.shape)}; convert with target.astype('int64') (float targets must have the "
@@ -297,12 +301,13 @@ def _class_targets(input: Tensor, target: Any, ignore_index: int, loss: str) -> 
         raise ValueError(f"{loss}: target shape {tuple(t.shape)} does not match input shape {tuple(input.shape)}: "
                          f"expected class indices of shape {expected}")
     t = t.astype(np.int64, copy=False)
-    n_classes = input.shape[1] if input.ndim >= 2 else input.shape[0]
+    n_classes = shape[1] if len(shape) >= 2 else shape[0]
     if t.size and not (0 <= t.min() and t.max() < n_classes):  # (two reductions in the usual, valid case)
         bad = ((t < 0) | (t >= n_classes)) & (t != ignore_index)
         if bad.any():
             raise IndexError(f"Target {int(t[bad].flat[0])} is out of bounds.")
-    return t
+        return t, False
+    return t, True
 
 
 def _class_weight(weight: Any, input: Tensor, loss: str) -> Tensor | None:
@@ -374,7 +379,7 @@ def nll_loss(input: Tensor, target: Any, weight: Any = None, ignore_index: int =
         2.5
     """
     check_reduction(reduction)
-    t = _class_targets(input, target, ignore_index, "nll_loss")
+    t, _ = _class_targets(input, target, ignore_index, "nll_loss")
     w = _class_weight(weight, input, "nll_loss")
     per_row, row_w = _nll_rows(_to_rows(input), t.reshape(-1), w, ignore_index)
     return _finish(per_row, row_w.sum(), reduction, t.shape)
@@ -459,12 +464,15 @@ def cross_entropy(input: Tensor, target: Any, weight: Any = None, ignore_index: 
                             f"probabilities and must be floating point, got dtype {t_data.dtype}; class indices "
                             f"have shape {(input.shape[0],) + tuple(input.shape[2:]) if input.ndim >= 2 else ()}")
         return _cross_entropy_probs(input, _as_tensor(target, input, "target"), weight, reduction, label_smoothing)
-    t = _class_targets(input, target, ignore_index, "cross_entropy")
+    t, in_range = _class_targets(input, target, ignore_index, "cross_entropy")
     w = _class_weight(weight, input, "cross_entropy")
     rows = _to_rows(input)
     flat_t = t.reshape(-1)
     if label_smoothing == 0 and (w is None or not w.requires_grad):
-        if w is None and flat_t.shape[0] and ignore_index not in flat_t:
+        n_classes = rows.data.shape[1]
+        # (an ignore_index outside [0, C) occurs among the targets exactly when they are not all in range)
+        ignored = ignore_index in flat_t if 0 <= ignore_index < n_classes else not in_range
+        if w is None and flat_t.shape[0] and not ignored:
             # the usual case (no weights, nothing ignored): every row's coefficient is one number
             safe = flat_t
             coef = np.asarray(1 / flat_t.shape[0] if reduction == "mean" else 1, dtype=input.dtype)
@@ -656,7 +664,8 @@ class CrossEntropyLoss(_Loss):
         self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
 
     def forward(self, input: Tensor, target: Any) -> Tensor:
-        return cross_entropy(input, target, self.weight, self.ignore_index, self.reduction, self.label_smoothing)
+        weight = self._buffers["weight"]  # (self.weight: found only after a failed lookup, Module.__getattr__)
+        return cross_entropy(input, target, weight, self.ignore_index, self.reduction, self.label_smoothing)
 
     def extra_repr(self) -> str:
         parts = [super().extra_repr()]

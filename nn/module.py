@@ -18,7 +18,8 @@ from typing import Any, Callable, Iterator, NamedTuple
 import numpy as np
 
 from gradkit.autograd.grad_mode import no_grad
-from gradkit.autograd.scope import named_scope
+from gradkit.autograd import scope
+from gradkit.autograd.scope import Scope
 from gradkit.autograd.tensor import Tensor
 from gradkit.nn.parameter import Parameter
 
@@ -93,8 +94,15 @@ class Module:
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        with named_scope(self._scope_label, self):  # the label is computed only if a drawing reads it
+        # ``with named_scope(self._scope_label, self)`` written out: every layer call pays for it, and the
+        # context manager object and its two method calls cost as much as a small layer's forward
+        prev = scope.current
+        call = Scope(self._scope_label, self)  # the label is computed only if a drawing reads it
+        scope.current = (call,) if prev is None else prev + (call,)
+        try:
             return self.forward(*args, **kwargs)
+        finally:
+            scope.current = prev
 
     def _scope_label(self) -> str:
         """Short label of a call for graph drawings: the class name and a compact ``extra_repr``."""
