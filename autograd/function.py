@@ -37,7 +37,6 @@ from gradkit.autograd.tensor import Tensor
 
 
 _NOTHING_NEEDED = [(False,) * n for n in range(8)]  # needs_input_grad of unrecorded calls, made once
-_NEEDS: dict = {}  # every needs_input_grad pattern seen: nodes share one tuple per pattern (fewer live objects)
 
 
 class Function:
@@ -92,7 +91,6 @@ class Function:
                     needs += (False,)
             if True not in needs:
                 parents = None
-            needs = _NEEDS.setdefault(needs, needs)
         else:
             needs = _NOTHING_NEEDED[len(args)] if len(args) < 8 else (False,) * len(args)
         node.needs_input_grad = needs
@@ -101,10 +99,7 @@ class Function:
         if anomaly._enabled:
             node._trace = traceback.extract_stack()[:-2]
         data = cls.forward(node, *args, **kwargs)
-        out = Tensor.__new__(Tensor)  # Tensor._make, inlined
-        out.data = data if type(data) is np.ndarray else np.asarray(data)  # numpy's 0-d arithmetic gives scalars
-        out._requires_grad = parents is not None
-        out.grad_fn = None
+        out = Tensor._make(data, parents is not None)
         base = out.data.base
         if base is not None:  # a view (indexing, reshape, transpose) shares its base's version counter,
             for a in args:    # so an in-place write through either is seen by nodes that saved the other
