@@ -209,12 +209,15 @@ def binary(fn: type[Function], a: Any, b: Any, ufunc: Callable | None = None) ->
     With ``ufunc`` (the op's numpy forward), a call that needs no node (see
     :func:`unrecorded_arrays`) is just that ufunc on the arrays.
     """
+    same = type(a) is Tensor and type(b) is Tensor and a.data.dtype is b.data.dtype  # the usual case
     if ufunc is not None and not (grad_mode._enabled or anomaly._enabled):
+        if same:
+            return Tensor._make(ufunc(a.data, b.data))
         raw = unrecorded_arrays(a, b)
         if raw is not None:
             return Tensor._make(ufunc(*raw))
-    if type(a) is not Tensor or type(b) is not Tensor or a.data.dtype is not b.data.dtype:
-        a, b = operands(a, b)  # (two tensors of one dtype, the usual case, need nothing from it)
+    if not same:
+        a, b = operands(a, b)
     return fn.apply(a, b)
 
 
