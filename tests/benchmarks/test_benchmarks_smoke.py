@@ -8,6 +8,8 @@ status), never a wall-clock value; the benchmarks themselves run with
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,7 @@ from tests.benchmarks import (
     bench_scalar,
     bench_training,
     common,
+    instructions,
 )
 
 STATUSES = {"PASS", "MISS", "n/a"}
@@ -208,3 +211,11 @@ def test_targets_report_pass_miss_and_missing_peers():
     assert common.Target("w", "t", 0.9, 1.0).status == "PASS"
     assert common.Target("w", "t", 1.1, 1.0).status == "MISS"
     assert common.Target("w", "t", None, 1.0).status == "n/a"
+
+
+@pytest.mark.parametrize("name", list(instructions.WORKLOADS))
+def test_instruction_count_workloads_run(name):
+    """Each snippet instructions.py counts under valgrind runs as its child would (without valgrind)."""
+    done = subprocess.run([sys.executable, instructions.__file__, "--child", name, "3"], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]

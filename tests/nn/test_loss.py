@@ -200,6 +200,20 @@ def test_cross_entropy_class_indices_match_torch(name, case, reduction, scale):
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("ignore_index, present", [(-100, True), (-100, False), (-1, True), (2, True),
+                                                   (2, False), (7, False)])
+def test_cross_entropy_ignore_index_in_and_outside_the_classes_matches_torch(ignore_index, present, reduction):
+    """The unweighted path decides "nothing ignored" without scanning when ignore_index lies outside [0, C)."""
+    torch = pytest.importorskip("torch")
+    t = np.where(T == 2, 0, T)  # no 2 among the targets unless put there
+    if present:
+        t[[0, 3]] = ignore_index
+    _compare(lambda a, b: F.cross_entropy(a, b, ignore_index=ignore_index, reduction=reduction),
+             lambda a, b: torch.nn.functional.cross_entropy(a, b, ignore_index=ignore_index, reduction=reduction),
+             [X, t])
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("smoothing", [0.0, 0.3])
 def test_cross_entropy_probability_targets_match_torch(reduction, weighted, smoothing):
