@@ -22,7 +22,7 @@ import numpy as np
 from gradkit.autograd import dtypes, grad_mode
 
 TensorLike = Union["Tensor", np.ndarray, float, int, bool, Sequence]
-_new = object.__new__
+_new = object.__new__  # (Tensor._make)
 
 
 def _to_array(data: Any, dtype: Any = None) -> np.ndarray:
@@ -97,7 +97,7 @@ class Tensor:
     @staticmethod
     def _make(data: np.ndarray, requires_grad: bool = False) -> "Tensor":
         """Wrap an array without copying or checks (the ops' fast path; a staticmethod and
-        ``object.__new__``: no class binding or lookup, ~20% of the cost of making a tensor)."""
+        ``object.__new__``: no class binding or lookup, ~15% of the cost of making a tensor)."""
         t = _new(Tensor)
         if type(data) is not np.ndarray:  # numpy returns scalars from 0-d arithmetic
             data = np.asarray(data)
