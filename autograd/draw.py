@@ -248,7 +248,9 @@ def _walk(outputs: tuple, names: dict[int, str], show_data: bool, show_grad: boo
     scopes: dict[int, tuple] = {}  # item index -> tuple of Scope objects (ops)
     queue: deque = deque()
 
-    def visit(obj: Any, key: Any = None) -> int:
+    def visit(obj: Any, key: Any = None, out: Tensor | None = None) -> int:
+        # ``out``: for an op, the tensor that led here (an output given, or a consumer's input), which is
+        # its output unless written in place since; ops keep their own reference only when watched
         key = id(obj) if key is None else key
         got = index.get(key)
         if got is not None:
@@ -267,7 +269,8 @@ def _walk(outputs: tuple, names: dict[int, str], show_data: bool, show_grad: boo
             if settings:
                 item.attrs = " ".join(f"{a}={_short(repr(settings[a]), 40)}" for a in OP_ATTRIBUTES
                                       if settings.get(a) is not None)
-            out = obj._out()
+            kept = obj._out() if obj._out is not None else None
+            out = kept if kept is not None else out
             if out is not None and out.grad_fn is obj:
                 name = names.get(id(out)) or out.name
                 if name:
@@ -287,7 +290,7 @@ def _walk(outputs: tuple, names: dict[int, str], show_data: bool, show_grad: boo
         return i
 
     for t in outputs:
-        i = visit(t.grad_fn if t.grad_fn is not None else t)
+        i = visit(t.grad_fn if t.grad_fn is not None else t, out=t)
         if i >= 0:
             model.items[i].output = True
     while queue:
@@ -306,7 +309,7 @@ def _walk(outputs: tuple, names: dict[int, str], show_data: bool, show_grad: boo
                     # an unnamed number is a literal of the formula, drawn beside each op using it
                     # (``y * 2 + x * 2`` shows two 2s even where both ops read one cached constant)
                     key = (id(p), id(obj), k)
-            src = visit(p, key)
+            src = visit(p, key, inputs[k] if inputs is not None and isinstance(p, Function) else None)
             if dst >= 0:
                 if src < 0:
                     if model.more is None:
@@ -526,7 +529,9 @@ def draw_graph(*outputs: Tensor, params: Mapping[str, Tensor] | Iterable | None 
     """Draw the compute graph behind ``outputs`` as a ``graphviz.Digraph``.
 
     Nodes: one per op (name, settings such as ``dims``, and its output's shape
-    and dtype) and one per leaf tensor (name, shape, dtype); edges from inputs
+    and dtype; after a backward that freed the graph, only for outputs still
+    known: those drawn, watched ones and those of ``keeps_output`` ops) and one
+    per leaf tensor (name, shape, dtype); edges from inputs
     to outputs (node ids by walk order, so the DOT text is stable). Shared
     subgraphs are drawn once; several outputs share one drawing.
 

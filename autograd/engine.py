@@ -125,7 +125,7 @@ def run_backward(outputs: Sequence[Tensor], grad_outputs: Sequence[Any] | None, 
     if capture is not None:
         for t in capture:
             if t.grad_fn is not None:
-                t.grad_fn._watched = True
+                t.grad_fn._watch(t)
     consumers = _order(root_nodes)
     ready = [n for n in root_nodes if consumers[n] == 0]
     processed = 0

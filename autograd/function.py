@@ -4,7 +4,9 @@ A Function subclass pairs ``forward`` (numpy in, numpy out) with ``backward``
 (gradkit ops, so a backward can itself be differentiated). ``apply`` runs
 forward and, when an input requires grad, makes the instance a node of the
 graph: it keeps its inputs, its parents (the nodes or leaves the gradients go
-to), what forward saved, and a weak reference to its output.
+to) and what forward saved. A backward that reads ``ctx.output`` needs
+``keeps_output = True`` on its class: only such nodes (and nodes whose output
+has hooks, retains its grad or is an input of ``grad()``) refer to their output.
 
 Example (a custom op):
     >>> import gradkit as gk
@@ -54,6 +56,11 @@ class Function:
     # Rarely set state: class defaults, overridden in the instance's __dict__ when set.
     _out_version = 0  # the output's version when it became the output (see _rebase_output)
     _trace = None     # the creation stack, recorded in anomaly mode
+
+    #: True for ops whose ``backward`` reads ``ctx.output``: only their nodes keep a weak reference
+    #: to the output tensor. (A weak reference per node costs its creation, one more object for the
+    #: cyclic GC to walk in a big graph, and work when the tensor dies.)
+    keeps_output = False
 
     #: True for ops whose ``backward`` computes every gradient into a new array that nothing else
     #: keeps (``grad * y``), as opposed to passing ``grad`` itself on (``Add``) or returning a cached
@@ -109,7 +116,7 @@ class Function:
         if parents is not None:
             node.inputs = args
             node.parents = parents
-            node._out = weakref.ref(out)
+            node._out = weakref.ref(out) if cls.keeps_output else None
             node.scope = scope.current  # the module calls this op ran inside (for drawing)
             out.grad_fn = node
         if node._trace is not None:
@@ -146,15 +153,25 @@ class Function:
 
     @property
     def output(self) -> Tensor:
-        """This node's output tensor (held weakly, so node and output form no cycle)."""
+        """This node's output tensor (held weakly, so node and output form no cycle; needs ``keeps_output``)."""
         if self._released:
             raise_released(self)
+        if self._out is None:
+            raise RuntimeError(f"{self.name}: ctx.output is kept only for Functions whose class sets "
+                               "keeps_output = True (set it on the Function whose backward reads ctx.output)")
         out = self._out()
         if out is None:
             raise RuntimeError(f"{type(self).__name__}: its output tensor no longer exists")
         if out._version != self._out_version:
             raise_modified(self, out, "its output", self._out_version)
         return out
+
+    def _watch(self, tensor: Tensor) -> None:
+        """Have the engine look up ``tensor``, this node's output, when the node runs (its hooks,
+        ``retain_grad``, or an input of ``grad()``)."""
+        self._watched = True
+        if self._out is None:
+            self._out = weakref.ref(tensor)
 
     def _rebase_output(self, tensor: Tensor) -> None:
         """Make ``tensor`` this node's output (in-place ops write their result into an existing tensor)."""

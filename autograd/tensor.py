@@ -286,7 +286,7 @@ class Tensor:
             self._hooks = []
         self._hooks.append(hook)
         if self.grad_fn is not None:
-            self.grad_fn._watched = True
+            self.grad_fn._watch(self)
         return _RemovableHandle(self._hooks, hook)
 
     def retain_grad(self) -> None:
@@ -295,7 +295,7 @@ class Tensor:
             raise RuntimeError("can't retain_grad on a tensor that has requires_grad=False")
         self._retains_grad = True
         if self.grad_fn is not None:
-            self.grad_fn._watched = True
+            self.grad_fn._watch(self)
 
     # ------------------------------------------------------------------ in place
     def _check_inplace(self) -> None:
@@ -332,7 +332,7 @@ class Tensor:
             out.grad_fn._rebase_output(self)
             self.grad_fn = out.grad_fn
             if self._hooks or self._retains_grad:
-                self.grad_fn._watched = True
+                self.grad_fn._watch(self)
             self._requires_grad = True
         return self
 

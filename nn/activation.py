@@ -94,6 +94,8 @@ class EluFunction(Function):
     The exponential only ever sees min(x, 0), so large positive x cannot overflow.
     """
 
+    keeps_output = True
+
     @staticmethod
     def forward(ctx: Function, x: Tensor, alpha: float) -> np.ndarray:
         ctx.alpha = alpha

@@ -179,6 +179,8 @@ class Pow(Function):
     computed only when the exponent requires grad.
     """
 
+    keeps_output = True
+
     @staticmethod
     def forward(ctx: Function, x: Tensor, y: Tensor) -> np.ndarray:
         ctx.save_for_backward(x, y)

@@ -45,6 +45,8 @@ def _drelu(g: Any, x: Any) -> Any:
 class Exp(Function):
     """y = exp(x);  dy/dx = y."""
 
+    keeps_output = True
+
     @staticmethod
     def forward(ctx: Function, x: Tensor) -> np.ndarray:
         return np.exp(x.data)
@@ -70,6 +72,8 @@ class Log(Function):
 
 class Sqrt(Function):
     """y = sqrt(x);  dy/dx = 1/(2y)  (inf at x = 0, as PyTorch)."""
+
+    keeps_output = True
 
     @staticmethod
     def forward(ctx: Function, x: Tensor) -> np.ndarray:
@@ -111,6 +115,8 @@ class Cos(Function):
 class Tanh(Function):
     """y = tanh(x);  dy/dx = 1 - y**2."""
 
+    keeps_output = True
+
     @staticmethod
     def forward(ctx: Function, x: Tensor) -> np.ndarray:
         return np.tanh(x.data)
@@ -122,6 +128,8 @@ class Tanh(Function):
 
 class Sigmoid(Function):
     """y = 1/(1 + exp(-x));  dy/dx = y (1 - y)."""
+
+    keeps_output = True
 
     @staticmethod
     def forward(ctx: Function, x: Tensor) -> np.ndarray:

@@ -99,6 +99,8 @@ class LogSumExp(Function):
     A slice that is all -inf gives y = -inf and gradient 0 (not NaN).
     """
 
+    keeps_output = True
+
     @staticmethod
     def forward(ctx: Function, x: Tensor, dims: tuple | None, keepdim: bool) -> np.ndarray:
         ctx.save_for_backward(x)
@@ -122,6 +124,8 @@ class LogSumExp(Function):
 class Softmax(Function):
     """y = exp(x - max) / sum(exp(x - max)) along dim;  dx = y * (g - sum(g * y))."""
 
+    keeps_output = True
+
     @staticmethod
     def forward(ctx: Function, x: Tensor, dim: int) -> np.ndarray:
         ctx.dim = dim
@@ -137,6 +141,8 @@ class Softmax(Function):
 
 class LogSoftmax(Function):
     """y = x - logsumexp(x) along dim;  dx = g - exp(y) * sum(g)."""
+
+    keeps_output = True
 
     @staticmethod
     def forward(ctx: Function, x: Tensor, dim: int) -> np.ndarray:

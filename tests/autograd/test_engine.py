@@ -447,3 +447,46 @@ def test_leaf_hook_runs_once_with_the_summed_gradient():
     y.register_hook(lambda g: g.clamp(-1.0, 1.0))  # nonlinear: per-contribution clipping would give 3
     (y * y + y).backward()
     assert y.grad.item() == 1.0
+
+
+# ---------------------------------------------------------------------------- output references
+class ExpReadingOutput(Function):
+    """y = exp(x), whose backward reads ctx.output."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.exp(x.data)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * ctx.output
+
+
+class ExpKeepingOutput(ExpReadingOutput):
+    keeps_output = True
+
+
+def test_ctx_output_needs_keeps_output_and_says_so():
+    x = gk.tensor([0.0, 1.0], requires_grad=True, dtype=np.float64)
+    with pytest.raises(RuntimeError, match="keeps_output = True"):
+        ExpReadingOutput.apply(x).sum().backward()
+    ExpKeepingOutput.apply(x).sum().backward()
+    np.testing.assert_allclose(x.grad.data, np.exp([0.0, 1.0]))
+
+
+def test_only_watched_outputs_and_keeps_output_ops_are_referenced_by_their_node():
+    x = gk.tensor([1.0, 2.0], requires_grad=True)
+    y, z = x * 2, (x * 3).exp()
+    assert y.grad_fn._out is None  # a plain node keeps no (weak) reference to its output
+    assert z.grad_fn._out() is z   # Exp's backward reads its output
+    seen = []
+    y.register_hook(seen.append)   # a hook makes the engine look the output up: the node now refers to it
+    assert y.grad_fn._out() is y
+    w = x * 4
+    w.retain_grad()
+    assert w.grad_fn._out() is w
+    (y + z + w).sum().backward()
+    assert len(seen) == 1 and w.grad.tolist() == [1.0, 1.0]
+    v = x * 5
+    (gx,) = gk.autograd.grad((v * v).sum(), [v])  # a grad() input is looked up too
+    np.testing.assert_allclose(gx.data, 2 * v.data)
