@@ -250,7 +250,8 @@ def _walk(outputs: tuple, names: dict[int, str], show_data: bool, show_grad: boo
 
     def visit(obj: Any, key: Any = None, out: Tensor | None = None) -> int:
         # ``out``: for an op, the tensor that led here (an output given, or a consumer's input), which is
-        # its output unless written in place since; ops keep their own reference only when watched
+        # its output unless written in place since; an op refers to its output itself only when
+        # watched or ``keeps_output``
         key = id(obj) if key is None else key
         got = index.get(key)
         if got is not None:

@@ -156,7 +156,7 @@ class Function:
         """This node's output tensor (held weakly, so node and output form no cycle; needs ``keeps_output``)."""
         if self._released:
             raise_released(self)
-        if self._out is None:
+        if not self.keeps_output:  # (a watched node refers to its output too, but only the flag promises it)
             raise RuntimeError(f"{self.name}: ctx.output is kept only for Functions whose class sets "
                                "keeps_output = True (set it on the Function whose backward reads ctx.output)")
         out = self._out()

@@ -22,7 +22,7 @@ import numpy as np
 from gradkit.autograd import dtypes, grad_mode
 
 TensorLike = Union["Tensor", np.ndarray, float, int, bool, Sequence]
-_new = object.__new__  # (Tensor._make)
+_new = object.__new__  # Tensor._make's allocator, looked up once
 
 
 def _to_array(data: Any, dtype: Any = None) -> np.ndarray:
