@@ -18,10 +18,11 @@ module named for its family; the lowercase wrapper beside it is what
 | where         | Where             | elementwise |
 | to(dtype)     | Cast              | elementwise |
 | sum           | Sum               | reduction   |
+| mean          | Mean (float; an integer mean is Sum / n) | reduction |
 | max min       | Max               | reduction   |
 | logsumexp     | LogSumExp         | reduction   |
 | softmax log_softmax | Softmax LogSoftmax | reduction |
-| mean var std  | composed of Sum, Sub, Mul, Div, Sqrt | reduction |
+| var std       | composed of Mean, Sum, Sub, Mul, Div, Sqrt | reduction |
 | reshape view flatten squeeze unsqueeze | Reshape | shape |
 | permute transpose .T | Permute    | shape       |
 | expand        | Expand            | shape       |
@@ -38,7 +39,7 @@ from gradkit.autograd.ops.elementwise import (Abs, Cast, Clamp, Cos, Exp, Log, M
                                               minimum, relu, sigmoid, sign, sin, sqrt, tanh, where)
 from gradkit.autograd.ops.indexing import GetItem, IndexAdd, IndexPut, getitem, index_put
 from gradkit.autograd.ops.linalg import MatMul, matmul
-from gradkit.autograd.ops.reduction import (LogSoftmax, LogSumExp, Max, Softmax, Sum, argmax, argmin, log_softmax,
-                                            logsumexp, max, mean, min, softmax, std, sum, var)
+from gradkit.autograd.ops.reduction import (LogSoftmax, LogSumExp, Max, Mean, Softmax, Sum, argmax, argmin,
+                                            log_softmax, logsumexp, max, mean, min, softmax, std, sum, var)
 from gradkit.autograd.ops.shape import (Cat, Expand, Permute, Reshape, SumTo, cat, expand, flatten, permute,
                                         reshape, squeeze, stack, sum_to, transpose, unsqueeze, view)

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from gradkit.autograd import grad_mode
 from gradkit.autograd.function import Function
 from gradkit.autograd.tensor import Tensor
 
@@ -41,7 +42,19 @@ class GetItem(Function):
 
     @staticmethod
     def backward(ctx: Function, grad: Tensor) -> tuple:
+        if not grad_mode._enabled:  # a plain backward: the scatter on the array, no node to record
+            return Tensor._make(index_add_array(grad.data, ctx.in_shape, ctx.index)), None
         return IndexAdd.apply(grad, ctx.in_shape, ctx.index), None
+
+
+def index_add_array(values: np.ndarray, shape: tuple, index: Any) -> np.ndarray:
+    """Zeros of ``shape`` with ``values`` added at ``index`` (repeated indices accumulate)."""
+    out = np.zeros(shape, dtype=values.dtype)
+    if _is_basic(index):
+        out[index] = values
+    else:
+        np.add.at(out, index, values)
+    return out
 
 
 class IndexAdd(Function):
@@ -50,12 +63,7 @@ class IndexAdd(Function):
     @staticmethod
     def forward(ctx: Function, x: Tensor, shape: tuple, index: Any) -> np.ndarray:
         ctx.index = index
-        out = np.zeros(shape, dtype=x.data.dtype)
-        if _is_basic(index):
-            out[index] = x.data
-        else:
-            np.add.at(out, index, x.data)
-        return out
+        return index_add_array(x.data, shape, index)
 
     @staticmethod
     def backward(ctx: Function, grad: Tensor) -> tuple:

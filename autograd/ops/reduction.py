@@ -6,12 +6,14 @@ Every reduction takes ``dim=None, keepdim=False`` (``axis=`` is an alias).
 from __future__ import annotations
 
 import builtins
+import operator
 import warnings
 from typing import Any
 
 import numpy as np
 
-from gradkit.autograd.function import Function
+from gradkit.autograd import grad_mode
+from gradkit.autograd.function import Function, formula
 from gradkit.autograd.ops.elementwise import const, where
 from gradkit.autograd.tensor import Tensor
 
@@ -56,8 +58,35 @@ class Sum(Function):
 
     @staticmethod
     def backward(ctx: Function, grad: Tensor) -> tuple:
-        g = grad.reshape(kept_shape(ctx.in_shape, ctx.dims))
-        return g.expand(*ctx.in_shape), None, None
+        return broadcast_back(grad, ctx.in_shape, ctx.dims), None, None
+
+
+class Mean(Function):
+    """y = sum of x over dims / n (n elements per mean);  dy/dx = 1/n (the gradient is broadcast back).
+
+    One node for ``mean`` of a floating tensor (the usual last op of a loss), instead of a sum and a division.
+    """
+
+    @staticmethod
+    def forward(ctx: Function, x: Tensor, dims: tuple | None, keepdim: bool, count: int) -> np.ndarray:
+        ctx.in_shape = x.data.shape
+        ctx.dims = dims
+        ctx.count = count
+        total = x.data.sum(axis=_axis(dims, x.data.ndim), keepdims=keepdim)
+        return total / np.asarray(count, dtype=total.dtype)
+
+    @staticmethod
+    def backward(ctx: Function, grad: Tensor) -> tuple:
+        return broadcast_back(formula(operator.truediv, grad, Tensor._make(np.asarray(ctx.count, grad.data.dtype))),
+                              ctx.in_shape, ctx.dims), None, None, None
+
+
+def broadcast_back(grad: Tensor, in_shape: tuple[int, ...], dims: tuple[int, ...] | None) -> Tensor:
+    """A reduction's output gradient spread back over the input's shape (a broadcast view, not a copy)."""
+    kept = kept_shape(in_shape, dims)
+    if not grad_mode._enabled:  # a plain backward: the view of the array, no ops to record
+        return Tensor._make(np.broadcast_to(grad.data.reshape(kept), in_shape))
+    return grad.reshape(kept).expand(*in_shape)
 
 
 class Max(Function):
@@ -179,7 +208,9 @@ def mean(x: Tensor, dim: Any = None, keepdim: bool = False, *, axis: Any = None)
     count = x.data.size if dims is None else int(np.prod([x.shape[d] for d in dims]))
     if count == 0:  # 0 * nan: NaN without a 0/0 warning, and still a node, so backward gives x's (empty) shape
         return Sum.apply(x, dims, keepdim) * float("nan")
-    return Sum.apply(x, dims, keepdim) / count
+    if x.data.dtype.kind != "f":  # an integer mean is a float64 number (true division), with no gradient
+        return Sum.apply(x, dims, keepdim) / count
+    return Mean.apply(x, dims, keepdim, count)
 
 
 def var(x: Tensor, dim: Any = None, keepdim: bool = False, *, correction: int = 1, unbiased: bool | None = None,

@@ -74,6 +74,7 @@ OPS: list[Op] = [
     Op("sum_last_keepdim", lambda a: a.sum(-1, keepdim=True), lambda a: a.sum(-1, keepdims=True), shapes="min1d"),
     Op("mean_all", lambda a: a.mean(), np.mean),
     Op("mean_dim", lambda a: a.mean((0, -1)), lambda a: a.mean((0, -1)), shapes="min2d"),
+    Op("mean_dim1_keepdim", lambda a: a.mean(1, keepdim=True), lambda a: a.mean(1, keepdims=True), shapes="min2d"),
     Op("var_dim0", lambda a: a.var(0), lambda a: a.var(0, ddof=1), shapes="min1d_2rows"),
     Op("var_biased", lambda a: a.var(-1, correction=0), lambda a: a.var(-1), shapes="min1d",
        torch_fn=lambda a: a.var(-1, correction=0)),
