@@ -146,66 +146,74 @@ def run_backward(outputs: Sequence[Tensor], grad_outputs: Sequence[Any] | None, 
             node = ready.pop()
             processed += 1
             g = grads.pop(node, None)
-            out = node._out() if node._watched and observer is None else None
-            if out is not None and out.grad_fn is node and g is not None:
-                if out._hooks:
-                    g = _run_hooks(out, g)
-                if out._retains_grad:
-                    _accumulate(out, g, create_graph)
-                if capture is not None and out in capture:
-                    capture[out] = g if capture[out] is None else capture[out] + g
+            if node._watched and observer is None:
+                out = node._out()
+                if out is not None and out.grad_fn is node and g is not None:
+                    if out._hooks:
+                        g = _run_hooks(out, g)
+                    if out._retains_grad:
+                        _accumulate(out, g, create_graph)
+                    if capture is not None and out in capture:
+                        capture[out] = g if capture[out] is None else capture[out] + g
+            parents = node.parents
             if g is not None:
                 if node._released:
                     from gradkit.autograd.function import raise_released
                     raise_released(node)
                 in_grads = type(node).backward(node, g)
-                if not isinstance(in_grads, tuple):
+                if type(in_grads) is not tuple:
                     in_grads = (in_grads,)
-                if len(in_grads) != len(node.parents):
+                if len(in_grads) != len(parents):
                     raise RuntimeError(f"function {node.name} returned an incorrect number of gradients "
-                                       f"(expected {len(node.parents)}, got {len(in_grads)})")
+                                       f"(expected {len(parents)}, got {len(in_grads)})")
             else:  # nothing reached this node: it sends nothing, but its parents must still be counted down
-                in_grads = (None,) * len(node.parents)
+                in_grads = (None,) * len(parents)
             sends = [] if observer is not None else None
             fresh = node.fresh_gradients
-            for i, (p, gi) in enumerate(zip(node.parents, in_grads)):
+            inputs = node.inputs
+            i = -1
+            for p, gi in zip(parents, in_grads):
+                i += 1
                 if p is None:
                     continue
                 if gi is not None:
-                    if not isinstance(gi, Tensor):
+                    if type(gi) is not Tensor and not isinstance(gi, Tensor):
                         gi = Tensor._make(np.asarray(gi))
                     raw = gi
-                    arr, inp = gi.data, node.inputs[i].data
+                    arr, inp = gi.data, inputs[i].data
                     if arr.shape != inp.shape or (arr.dtype is not inp.dtype and arr.dtype != inp.dtype):
                         gi = _match_input(gi, inp, node)
                     if check_values:
                         anomaly.check_backward(node, i, gi.data)
                 if sends is not None:
                     sends.append((i, p, None if gi is None else raw, gi))
-                if isinstance(p, Tensor):
+                if type(p) is not Tensor and not isinstance(p, Tensor):
                     if gi is not None:
-                        prev = leaf_grads.get(p)
-                        if prev is None:
-                            leaf_grads[p] = gi
-                            # made here (by a fresh-gradient op, or summed/cast to the input), not a view
-                            if (fresh or gi is not raw) and gi.data.base is None:
-                                owned.add(p)
-                        elif p in owned and not create_graph and observer is None:
-                            prev.data += gi.data  # into the array this walk made for p: no new one
-                        else:
-                            leaf_grads[p] = prev + gi
-                            owned.add(p)
+                        prev = grads.get(p)
+                        grads[p] = gi if prev is None else prev + gi
+                    c = consumers[p] - 1
+                    if c:
+                        consumers[p] = c
+                    else:
+                        consumers[p] = 0
+                        ready.append(p)
                     continue
                 if gi is not None:
-                    prev = grads.get(p)
-                    grads[p] = gi if prev is None else prev + gi
-                consumers[p] -= 1
-                if consumers[p] == 0:
-                    ready.append(p)
+                    prev = leaf_grads.get(p)
+                    if prev is None:
+                        leaf_grads[p] = gi
+                        # made here (by a fresh-gradient op, or summed/cast to the input), not a view
+                        if (fresh or gi is not raw) and gi.data.base is None:
+                            owned.add(p)
+                    elif p in owned and not create_graph and observer is None:
+                        prev.data += gi.data  # into the array this walk made for p: no new one
+                    else:
+                        leaf_grads[p] = prev + gi
+                        owned.add(p)
             if observer is not None:
                 observer(node, g, sends)
             if not retain_graph:
-                released_inputs.append(node.inputs)
+                released_inputs.append(inputs)
                 node._release()
         if processed != len(consumers):
             raise RuntimeError(f"the graph contains a cycle: {len(consumers) - processed} nodes never became "
