@@ -39,6 +39,7 @@ from gradkit.autograd.tensor import Tensor
 
 
 _NOTHING_NEEDED = [(False,) * n for n in range(8)]  # needs_input_grad of unrecorded calls, made once
+_PAIRS = (((False, False), (False, True)), ((True, False), (True, True)))  # ... of binary ops: _PAIRS[a][b]
 
 
 class Function:
@@ -87,17 +88,25 @@ class Function:
         if grad_mode._enabled:
             # one pass over the arguments (the hottest loop of the forward): which inputs need a
             # gradient, and where each one's gradient goes (its node, or the leaf itself)
-            needs = parents = ()
-            for a in args:
-                if isinstance(a, Tensor) and a._requires_grad:
-                    fn = a.grad_fn
-                    parents += (a if fn is None else fn,)
-                    needs += (True,)
-                else:
-                    parents += (None,)
-                    needs += (False,)
-            if True not in needs:
-                parents = None
+            if len(args) == 2:  # binary ops, the most common case, without building tuples up
+                a, b = args
+                need_a = isinstance(a, Tensor) and a._requires_grad
+                need_b = isinstance(b, Tensor) and b._requires_grad
+                needs = _PAIRS[need_a][need_b]
+                if need_a or need_b:
+                    parents = ((a.grad_fn or a) if need_a else None, (b.grad_fn or b) if need_b else None)
+            else:
+                needs = parents = ()
+                for a in args:
+                    if isinstance(a, Tensor) and a._requires_grad:
+                        fn = a.grad_fn
+                        parents += (a if fn is None else fn,)
+                        needs += (True,)
+                    else:
+                        parents += (None,)
+                        needs += (False,)
+                if True not in needs:
+                    parents = None
         else:
             needs = _NOTHING_NEEDED[len(args)] if len(args) < 8 else (False,) * len(args)
         node.needs_input_grad = needs

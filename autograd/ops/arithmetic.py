@@ -219,7 +219,11 @@ def binary(fn: type[Function], a: Any, b: Any, ufunc: Callable | None = None) ->
         if raw is not None:
             return Tensor._make(ufunc(*raw))
     if not same:
-        a, b = operands(a, b)
+        tb = type(b)
+        if type(a) is Tensor and (tb is float or tb is int) and a.data.dtype.kind == "f":  # ``y * 0.5``
+            b = _constant(b, a.data.dtype)  # (what operands() does in this case, without two calls)
+        else:
+            a, b = operands(a, b)
     return fn.apply(a, b)
 
 

@@ -37,8 +37,10 @@ def chain_depth_run(depth: int, trace: bool = True) -> dict:
     try:
         x = ag.tensor(np.ones(4), requires_grad=True)
         x.grad = ag.tensor(np.zeros(4))  # allocated before the baseline: backward accumulates into it
-        warm = x * 1.0  # one-time allocations (caches, free lists) happen before the baseline
-        for _ in range(1000):
+        # one-time allocations (caches, free lists) happen before the baseline: enough ops that freeing
+        # them fills Python's free lists (up to 2,000 tuples of each small size stay allocated for reuse)
+        warm = x * 1.0
+        for _ in range(5000):
             warm = warm * 1.0000001
         warm.sum().backward()
         x.grad.data[:] = 0
