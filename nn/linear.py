@@ -36,7 +36,7 @@ class LinearFunction(Function):
     def backward(ctx: Function, grad: Tensor) -> tuple:
         x, weight = ctx.saved_tensors
         needs = ctx.needs_input_grad
-        if not grad_mode.is_grad_enabled():
+        if not grad_mode._enabled:
             # the usual backward (no create_graph): the same formulas on the arrays, one node's worth of work
             g = grad.data
             g2 = g if g.ndim == 2 else g.reshape(-1, g.shape[-1])

@@ -302,7 +302,8 @@ def _class_targets(input: Tensor, target: Any, ignore_index: int, loss: str) -> 
                          f"expected class indices of shape {expected}")
     t = t.astype(np.int64, copy=False)
     n_classes = shape[1] if len(shape) >= 2 else shape[0]
-    if t.size and not (0 <= t.min() and t.max() < n_classes):  # (two reductions in the usual, valid case)
+    # all in [0, C) <=> max < C when read as unsigned (a negative int64 reads as a number >= 2**63): one reduction
+    if t.size and not t.view(np.uint64).max() < n_classes:
         bad = ((t < 0) | (t >= n_classes)) & (t != ignore_index)
         if bad.any():
             raise IndexError(f"Target {int(t[bad].flat[0])} is out of bounds.")
