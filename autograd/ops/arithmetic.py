@@ -218,10 +218,12 @@ def binary(fn: type[Function], a: Any, b: Any, ufunc: Callable | None = None) ->
         raw = unrecorded_arrays(a, b)
         if raw is not None:
             return Tensor._make(ufunc(*raw))
-    if not same:
-        tb = type(b)
-        if type(a) is Tensor and (tb is float or tb is int) and a.data.dtype.kind == "f":  # ``y * 0.5``
-            b = _constant(b, a.data.dtype)  # (what operands() does in this case, without two calls)
+    if not same:  # ``y * 0.5`` and ``1 - y`` make their constant directly (as operands() would, minus two calls)
+        ta, tb = type(a), type(b)
+        if ta is Tensor and (tb is float or tb is int) and a.data.dtype.kind == "f":
+            b = _constant(b, a.data.dtype)
+        elif tb is Tensor and (ta is float or ta is int) and b.data.dtype.kind == "f":
+            a = _constant(a, b.data.dtype)
         else:
             a, b = operands(a, b)
     return fn.apply(a, b)

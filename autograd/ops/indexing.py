@@ -17,7 +17,10 @@ from gradkit.autograd.tensor import Tensor
 def to_index(index: Any) -> Any:
     """Turn Tensors and lists inside an index into numpy arrays."""
     if isinstance(index, tuple):
-        return tuple(to_index(i) for i in index)
+        for i in index:
+            if isinstance(i, (Tensor, list, tuple)):
+                return tuple(to_index(i) for i in index)
+        return index  # slices, ints, arrays, None, Ellipsis: as they are (``h[:, 0]``)
     if isinstance(index, Tensor):
         return index.data
     if isinstance(index, list):
@@ -27,8 +30,10 @@ def to_index(index: Any) -> Any:
 
 def _is_basic(index: Any) -> bool:
     """True when the index has no arrays (slices, ints, None, Ellipsis): no element is hit twice."""
-    items = index if isinstance(index, tuple) else (index,)
-    return all(i is None or i is Ellipsis or isinstance(i, (slice, int, np.integer)) for i in items)
+    for i in (index if isinstance(index, tuple) else (index,)):
+        if not (i is None or i is Ellipsis or isinstance(i, (slice, int, np.integer))):
+            return False
+    return True
 
 
 class GetItem(Function):
