@@ -6,14 +6,13 @@ Every reduction takes ``dim=None, keepdim=False`` (``axis=`` is an alias).
 from __future__ import annotations
 
 import builtins
-import operator
 import warnings
 from typing import Any
 
 import numpy as np
 
 from gradkit.autograd import grad_mode
-from gradkit.autograd.function import Function, formula
+from gradkit.autograd.function import Function
 from gradkit.autograd.ops.elementwise import const, where
 from gradkit.autograd.tensor import Tensor
 
@@ -77,8 +76,14 @@ class Mean(Function):
 
     @staticmethod
     def backward(ctx: Function, grad: Tensor) -> tuple:
-        return broadcast_back(formula(operator.truediv, grad, Tensor._make(np.asarray(ctx.count, grad.data.dtype))),
-                              ctx.in_shape, ctx.dims), None, None, None
+        if grad_mode._enabled:
+            return broadcast_back(grad / ctx.count, ctx.in_shape, ctx.dims), None, None, None
+        # a plain backward: g / n written over the input's shape in one ufunc call (a new array, as
+        # PyTorch's expand-then-divide gives; np.broadcast_to would cost more than the division here)
+        g = grad.data.reshape(kept_shape(ctx.in_shape, ctx.dims))
+        out = np.empty(ctx.in_shape, g.dtype)
+        np.true_divide(g, np.asarray(ctx.count, g.dtype), out=out)
+        return Tensor._make(out), None, None, None
 
 
 def broadcast_back(grad: Tensor, in_shape: tuple[int, ...], dims: tuple[int, ...] | None) -> Tensor:
