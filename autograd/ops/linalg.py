@@ -32,8 +32,8 @@ class MatMul(Function):
         if ctx.a_ndim > 1 and ctx.b_ndim > 1 and not grad_mode._enabled:
             # the usual backward (no create_graph) of a matrix product: the formulas on the arrays
             g = grad.data
-            return (Tensor._make(g @ np.swapaxes(b.data, -1, -2)) if b is not None else None,
-                    Tensor._make(np.swapaxes(a.data, -1, -2) @ g) if a is not None else None)
+            return (Tensor._make(g @ _mT(b.data)) if b is not None else None,
+                    Tensor._make(_mT(a.data) @ g) if a is not None else None)
         if ctx.a_ndim == 1 and ctx.b_ndim == 1:  # dot product
             return (grad * b if b is not None else None, grad * a if a is not None else None)
         g = grad.unsqueeze(-2) if ctx.a_ndim == 1 else grad
@@ -51,6 +51,11 @@ class MatMul(Function):
             if ctx.b_ndim == 1:
                 gb = gb.squeeze(-1)
         return ga, gb
+
+
+def _mT(a: np.ndarray) -> np.ndarray:
+    """The last two axes swapped (``.T`` for a matrix: an attribute, where np.swapaxes is a Python call)."""
+    return a.T if a.ndim == 2 else np.swapaxes(a, -1, -2)
 
 
 def matmul(a: Any, b: Any) -> Tensor:
