@@ -40,6 +40,7 @@ from gradkit.autograd.tensor import Tensor
 
 _NOTHING_NEEDED = [(False,) * n for n in range(8)]  # needs_input_grad of unrecorded calls, made once
 _PAIRS = (((False, False), (False, True)), ((True, False), (True, True)))  # ... of binary ops: _PAIRS[a][b]
+_ONE = (True,)  # ... of a recorded unary op
 
 
 class Function:
@@ -88,13 +89,20 @@ class Function:
         if grad_mode._enabled:
             # one pass over the arguments (the hottest loop of the forward): which inputs need a
             # gradient, and where each one's gradient goes (its node, or the leaf itself)
-            if len(args) == 2:  # binary ops, the most common case, without building tuples up
+            n_args = len(args)
+            if n_args == 2:  # binary ops, the most common case, without building tuples up
                 a, b = args
                 need_a = isinstance(a, Tensor) and a._requires_grad
                 need_b = isinstance(b, Tensor) and b._requires_grad
                 needs = _PAIRS[need_a][need_b]
                 if need_a or need_b:
                     parents = ((a.grad_fn or a) if need_a else None, (b.grad_fn or b) if need_b else None)
+            elif n_args == 1:  # unary ops
+                a = args[0]
+                if isinstance(a, Tensor) and a._requires_grad:
+                    needs, parents = _ONE, (a.grad_fn or a,)
+                else:
+                    needs = _NOTHING_NEEDED[1]
             else:
                 needs = parents = ()
                 for a in args:
