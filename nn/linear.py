@@ -43,7 +43,7 @@ class LinearFunction(Function):
             x2 = None if x is None else x.data if x.data.ndim == 2 else x.data.reshape(-1, x.data.shape[-1])
             return (Tensor._make(g @ weight.data) if needs[0] else None,
                     Tensor._make(g2.T @ x2) if needs[1] else None,
-                    Tensor._make(g2.sum(0)) if needs[2] else None)
+                    Tensor._make(np.add.reduce(g2, 0)) if needs[2] else None)
         gx = grad @ weight if needs[0] else None
         g2 = None
         if needs[1] or needs[2]:
