@@ -107,8 +107,7 @@ class Function:
                 needs = parents = ()
                 for a in args:
                     if isinstance(a, Tensor) and a._requires_grad:
-                        fn = a.grad_fn
-                        parents += (a if fn is None else fn,)
+                        parents += (a.grad_fn or a,)
                         needs += (True,)
                     else:
                         parents += (None,)
