@@ -103,6 +103,17 @@ class Function:
                     needs, parents = _ONE, (a.grad_fn or a,)
                 else:
                     needs = _NOTHING_NEEDED[1]
+            elif n_args == 3:  # Linear (x, weight, bias), where, clamp
+                a, b, c = args
+                need_a = isinstance(a, Tensor) and a._requires_grad
+                need_b = isinstance(b, Tensor) and b._requires_grad
+                need_c = isinstance(c, Tensor) and c._requires_grad
+                if need_a or need_b or need_c:
+                    needs = (need_a, need_b, need_c)
+                    parents = ((a.grad_fn or a) if need_a else None, (b.grad_fn or b) if need_b else None,
+                               (c.grad_fn or c) if need_c else None)
+                else:
+                    needs = _NOTHING_NEEDED[3]
             else:
                 needs = parents = ()
                 for a in args:

@@ -26,7 +26,9 @@ class Scope:
     """One entered scope: a label and, optionally, the object (module) it belongs to.
 
     ``label`` may be given as a function, called the first time it is read:
-    modules are called far more often than they are drawn.
+    modules are called far more often than they are drawn. ``nn.Module.__call__``
+    makes its scopes without ``__init__``, setting only ``owner``: such a scope asks
+    its owner (``owner._scope_label()``) when its label is first read.
     """
 
     __slots__ = ("_label", "owner")
@@ -36,9 +38,14 @@ class Scope:
 
     @property
     def label(self) -> str:
-        if callable(self._label):
-            self._label = self._label()
-        return self._label
+        try:
+            label = self._label
+        except AttributeError:  # a module call's scope: only the owner is set
+            label = self.owner._scope_label
+        if callable(label):
+            label = label()
+        self._label = label
+        return label
 
     def __repr__(self) -> str:
         return f"Scope({self.label!r})"

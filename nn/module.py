@@ -24,6 +24,9 @@ from gradkit.autograd.tensor import Tensor
 from gradkit.nn.parameter import Parameter
 
 
+_new = object.__new__
+
+
 class IncompatibleKeys(NamedTuple):
     """What ``load_state_dict(strict=False)`` could not match."""
 
@@ -97,7 +100,8 @@ class Module:
         # ``with named_scope(self._scope_label, self)`` written out: every layer call pays for it, and the
         # context manager object and its two method calls cost as much as a small layer's forward
         prev = scope.current
-        call = Scope(self._scope_label, self)  # the label is computed only if a drawing reads it
+        call = _new(Scope)  # no __init__ (a Python call costing as much as the rest): a module call's scope
+        call.owner = self  # has only its owner, and asks it for the label if a drawing reads one
         scope.current = (call,) if prev is None else prev + (call,)
         try:
             return self.forward(*args, **kwargs)
