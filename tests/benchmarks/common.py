@@ -8,18 +8,22 @@ PyTorch, HIPS autograd, micrograd, ...):
   per repeat and the BLAS/PyTorch thread count. Each module has one function
   ``contender(name, **params)`` that builds the contender's zero-argument callable (or None
   when its library is missing) from those parameters.
-- :func:`run_case` times one case in a fresh child process, ``python -m tests.benchmarks.worker
-  '<case json>'``: the child limits numpy's BLAS (threadpoolctl) and PyTorch to the thread
-  count, builds the callable, calls it ``warmup`` times, then takes ``repeat`` samples of
-  ``number`` calls each and prints the median seconds per call as JSON. A callable may also
-  return a dict of numbers (its own ``time_s``, peak bytes, epochs...): their medians come
-  back too, and its ``time_s`` replaces the wall time.
-- :func:`run_rounds` runs ``rounds`` rounds; in each round every contender of a case runs once,
-  each in its own process, the order rotated by one each round. Timings on a shared machine
-  drift between processes and over minutes, so a contender's time is the median over rounds,
-  and a ratio gradkit / peer is computed within each round (contenders of one round ran
-  seconds apart) and reported as the median over rounds of those per-round ratios
-  (:meth:`Rounds.ratio`).
+- A round times every contender of a case side by side (:func:`run_lockstep`): each in its own
+  fresh child process, ``python -m tests.benchmarks.worker --lockstep '<case json>'``, which
+  limits numpy's BLAS (threadpoolctl) and PyTorch to the thread count, builds the callable,
+  calls it ``warmup`` times and then waits; the parent then asks the children for one sample
+  (``number`` calls) each in turn, ``repeat`` times, the order rotated every sample, so the
+  samples of one turn are taken milliseconds apart, all children pinned to the same CPU(s)
+  (:func:`round_cpus`). A callable may also return a dict of
+  numbers (its own ``time_s``, peak bytes, epochs...): their medians come back too, and its
+  ``time_s`` replaces the wall time. (:func:`run_case` times one case alone in a child.)
+- :func:`run_rounds` runs ``rounds`` rounds, fresh processes each round, the order of the
+  contenders rotated by one each round. This machine's speed changes by up to 2x within
+  a second (the same numpy loop alternates between ~0.57 and ~1.15 µs per op from one
+  50 ms stretch to the next), so a ratio gradkit / peer is taken turn by turn: within a round,
+  the median over turns of the ratio of the two samples of one turn; over the run, the median
+  of those per-round ratios (:meth:`Rounds.ratio`). A contender's time is the median over
+  rounds of its per-round median.
 
 Nothing here asserts a time.
 """
@@ -29,9 +33,11 @@ import importlib
 import json
 import os
 import platform
+import select
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -179,58 +185,120 @@ def make_case(module: str, contender: str, params: dict | None = None, repeat: i
             "malloc": _STATE["malloc"] if malloc is None else malloc}
 
 
-def run_inline(case: dict) -> dict:
-    """Time one case in this process (what the worker child does; also the smoke test's runner).
-
-    The case's ``malloc`` setting takes effect only in a child (:func:`run_case`), whose
-    environment it sets; a callable's return value is dropped before the next call, so what a
-    contender returns never keeps memory alive across calls.
-
-    Returns:
-        ``{"available": False}`` when the contender's library is missing; else ``available``,
-        ``time_s`` (median seconds per call: the callable's own ``time_s`` when it returns one,
-        else the wall time), ``wall_s``, ``samples_s`` (every sample's seconds per call), the
-        median of each number in the dicts the callable returned, ``pid``, ``blas_threads``,
-        ``torch_threads`` (None when the contender did not import PyTorch) and ``malloc_env``.
-    """
+def _contender(case: dict) -> Callable[[], Any] | None:
+    """Build the case's callable (None: its library is missing) under the case's thread limit."""
     if case.get("threads") is not None:
         set_threads(case["threads"])
     package = __package__ or ""
     module = importlib.import_module(f"{package}.{case['module']}" if package else case["module"])
-    fn = module.contender(case["contender"], **case["params"])
+    return module.contender(case["contender"], **case["params"])
+
+
+def _sample(fn: Callable[[], Any], number: int) -> dict:
+    """One sample: ``number`` calls; ``wall_s`` per call and the median of each number the calls returned
+    (``time_s``: the callable's own when it returns one, else the wall time)."""
+    returned: list[dict] = []
+    start = time.perf_counter()
+    for _ in range(number):
+        out = fn()
+        if isinstance(out, dict):
+            returned.append(out)
+        out = None  # what a contender returns never keeps memory alive across calls
+    sample: dict[str, Any] = {"wall_s": (time.perf_counter() - start) / number}
+    for key in {k for out in returned for k, v in out.items() if isinstance(v, (int, float)) and v is not None}:
+        sample[key] = statistics.median(float(out[key]) for out in returned if out.get(key) is not None)
+    sample.setdefault("time_s", sample["wall_s"])
+    return sample
+
+
+def _summary(samples: list[dict]) -> dict:
+    """A contender's result from its samples: the median of each key, ``samples_s`` (the walls) and
+    ``samples`` (every sample, in order: a lockstep round pairs them turn by turn)."""
+    result: dict[str, Any] = {"available": True, "samples_s": [s["wall_s"] for s in samples], "samples": samples}
+    for key in {k for s in samples for k in s}:
+        result[key] = statistics.median(s[key] for s in samples if key in s)
+    return result
+
+
+def _process_info() -> dict:
+    torch = sys.modules.get("torch")  # only the contenders that use PyTorch import it
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    return {"pid": os.getpid(), "cpus": cpus, "blas_threads": numpy_blas_threads(),
+            "torch_threads": torch.get_num_threads() if torch is not None else None,
+            "malloc_env": {k: v for k, v in os.environ.items() if k.startswith("MALLOC_")}}
+
+
+def run_inline(case: dict) -> dict:
+    """Time one case in this process (what :func:`run_case`'s child does; also the smoke test's runner).
+
+    The case's ``malloc`` setting takes effect only in a child (:func:`run_case`), whose
+    environment it sets.
+
+    Returns:
+        ``{"available": False}`` when the contender's library is missing; else ``available``,
+        the median over samples of ``time_s`` (seconds per call: the callable's own ``time_s``
+        when it returns one, else the wall time), ``wall_s`` and each number the callable
+        returned, ``samples_s`` (every sample's wall seconds per call), ``samples`` (every
+        sample's numbers), ``pid``, ``blas_threads``, ``torch_threads`` (None when the contender
+        did not import PyTorch) and ``malloc_env``.
+    """
+    fn = _contender(case)
     if fn is None:
         return {"available": False}
     for _ in range(case["warmup"]):
         fn()
-    walls: list[float] = []
-    returned: list[dict] = []
-    for _ in range(case["repeat"]):
-        start = time.perf_counter()
-        for _ in range(case["number"]):
-            out = fn()
-            if isinstance(out, dict):
-                returned.append(out)
-            out = None
-        walls.append((time.perf_counter() - start) / case["number"])
-    result: dict[str, Any] = {"available": True, "wall_s": statistics.median(walls), "samples_s": walls}
-    for key in {k for out in returned for k, v in out.items() if isinstance(v, (int, float)) and v is not None}:
-        result[key] = statistics.median(float(out[key]) for out in returned if out.get(key) is not None)
-    result.setdefault("time_s", result["wall_s"])
-    torch = sys.modules.get("torch")  # only the contenders that use PyTorch import it
-    result.update(pid=os.getpid(), blas_threads=numpy_blas_threads(),
-                  torch_threads=torch.get_num_threads() if torch is not None else None,
-                  malloc_env={k: v for k, v in os.environ.items() if k.startswith("MALLOC_")})
-    return result
+    return _summary([_sample(fn, case["number"]) for _ in range(case["repeat"])]) | _process_info()
+
+
+def _serve_lockstep(case: dict) -> None:
+    """The lockstep child: build and warm up, say so, then take one sample per ``go`` line on stdin."""
+    if case.get("cpus"):
+        os.sched_setaffinity(0, case["cpus"])
+    fn = _contender(case)
+    if fn is None:
+        _send({"available": False})
+        return
+    for _ in range(case["warmup"]):
+        fn()
+    _send({"ready": True})
+    for line in sys.stdin:
+        if line.strip() != "go":
+            break
+        _send(_sample(fn, case["number"]))
+    _send(_process_info())
+
+
+def _send(message: dict) -> None:
+    sys.stdout.write(RESULT_MARKER + json.dumps(message) + "\n")
+    sys.stdout.flush()
 
 
 def worker_main(argv: list[str] | None = None) -> None:
-    """The child's entry point: ``python -m tests.benchmarks.worker '<case json>'`` prints the result."""
+    """The child's entry point: ``python -m tests.benchmarks.worker [--lockstep] '<case json>'``.
+
+    Alone it times the case (:func:`run_inline`) and prints the result; with ``--lockstep`` it
+    serves samples on request (:func:`run_lockstep`).
+    """
     argv = sys.argv[1:] if argv is None else argv
+    lockstep = argv[:1] == ["--lockstep"]
+    argv = argv[1:] if lockstep else argv
     if len(argv) != 1:
-        raise SystemExit("usage: python -m tests.benchmarks.worker '<case json>'")
-    result = run_inline(json.loads(argv[0]))
-    sys.stdout.write(RESULT_MARKER + json.dumps(result) + "\n")
-    sys.stdout.flush()
+        raise SystemExit("usage: python -m tests.benchmarks.worker [--lockstep] '<case json>'")
+    case = json.loads(argv[0])
+    if lockstep:
+        _serve_lockstep(case)
+    else:
+        _send(run_inline(case))
+
+
+def _child_env(case: dict) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+    env.update(MALLOC_ENV[case.get("malloc", "system")])
+    return env
+
+
+def _label(case: dict) -> str:
+    return f"{case['module']}:{case['contender']} {case['params']}"
 
 
 def run_case(case: dict, timeout: float = 900.0) -> dict:
@@ -240,12 +308,10 @@ def run_case(case: dict, timeout: float = 900.0) -> dict:
         BenchError: the child exited non-zero, timed out or printed no result.
     """
     cmd = [sys.executable, "-m", WORKER_MODULE, json.dumps(case)]
-    label = f"{case['module']}:{case['contender']} {case['params']}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
-    env.update(MALLOC_ENV[case.get("malloc", "system")])
+    label = _label(case)
     try:
-        proc = subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=timeout,
-                              check=False)
+        proc = subprocess.run(cmd, cwd=REPO_ROOT, env=_child_env(case), capture_output=True, text=True,
+                              timeout=timeout, check=False)
     except subprocess.TimeoutExpired as err:
         raise BenchError(f"{label}: no result after {timeout:.0f} s") from err
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(RESULT_MARKER)]
@@ -253,6 +319,135 @@ def run_case(case: dict, timeout: float = 900.0) -> dict:
         tail = "\n".join(proc.stderr.strip().splitlines()[-8:])
         raise BenchError(f"{label}: child exited with {proc.returncode}:\n{tail}")
     return json.loads(lines[-1][len(RESULT_MARKER):])
+
+
+class _LockstepChild:
+    """One contender's child in a lockstep round: a message per request, read with a timeout."""
+
+    def __init__(self, case: dict, timeout: float) -> None:
+        self.label, self.timeout, self._buffer = _label(case), timeout, b""
+        self._stderr = tempfile.TemporaryFile()  # (a pipe nobody reads could fill up and stall the child)
+        self.proc = subprocess.Popen([sys.executable, "-m", WORKER_MODULE, "--lockstep", json.dumps(case)],
+                                     cwd=REPO_ROOT, env=_child_env(case), stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=self._stderr)
+
+    def ask(self, word: str) -> dict:
+        """Send ``go`` (one sample) or ``done`` (the process facts, then the child exits); return its answer."""
+        try:
+            self.proc.stdin.write(word.encode() + b"\n")
+            self.proc.stdin.flush()
+        except BrokenPipeError:
+            pass  # it exited: receive() reports how
+        return self.receive()
+
+    def receive(self) -> dict:
+        """The child's next message (lines without the marker are stray prints, skipped)."""
+        deadline = time.monotonic() + self.timeout
+        fd = self.proc.stdout.fileno()
+        while True:
+            end = self._buffer.find(b"\n")
+            if end >= 0:
+                line, self._buffer = self._buffer[:end].decode(errors="replace"), self._buffer[end + 1:]
+                if line.startswith(RESULT_MARKER):
+                    return json.loads(line[len(RESULT_MARKER):])
+                continue
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                raise BenchError(f"{self.label}: no answer after {self.timeout:.0f} s")
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                self._stderr.seek(0)
+                tail = "\n".join(self._stderr.read().decode(errors="replace").strip().splitlines()[-8:])
+                raise BenchError(f"{self.label}: child exited with {self.proc.wait()}:\n{tail}")
+            self._buffer += chunk
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        for stream in (self.proc.stdin, self.proc.stdout, self._stderr):
+            stream.close()
+
+
+def round_cpus(cases: dict[str, dict], r: int) -> list[int] | None:
+    """The CPUs every child of round ``r`` is pinned to: as many as the cases' thread count, the
+    allowed CPUs taken in turn from round to round (None: no thread count, or no affinity call).
+
+    On this virtual machine one CPU can run at half the other's speed for a while: with the two
+    children of a round free to run on different CPUs, rounds of the no_grad (8,) gradkit / numpy
+    ratio measured 1.2 or 3.2 where most gave 2.2; pinned together, 2.14-2.32 in three runs.
+    """
+    threads = [case.get("threads") for case in cases.values()]
+    if not hasattr(os, "sched_getaffinity") or None in threads or not threads:
+        return None
+    allowed = sorted(os.sched_getaffinity(0))
+    n = max(threads)
+    if n > len(allowed):
+        return None
+    start = r % len(allowed)
+    return (allowed[start:] + allowed[:start])[:n]
+
+
+def run_lockstep(cases: dict[str, dict], order: list[str] | None = None, timeout: float = 900.0,
+                 cpus: list[int] | None = None) -> dict[str, dict | None]:
+    """One round: every contender in its own fresh child, their samples taken in turn.
+
+    The children start and warm up one after another (no two warm-ups overlap), then wait;
+    turn after turn, each is asked for one sample (``number`` calls), the order rotated every
+    turn, until each has given its case's ``repeat``. Only one child computes at a time, and the
+    samples of one turn are milliseconds apart, so a change of the machine's speed between two
+    turns changes both sides of that turn's ratio (see :meth:`Rounds.ratios`).
+
+    Args:
+        cases: contender name -> case (:func:`make_case`).
+        order: the order of the contenders in the first turn (default: ``cases``' order).
+        timeout: seconds to wait for any one answer of a child.
+        cpus: pin every child to these CPUs (:func:`round_cpus`); None: where the OS puts them.
+
+    Returns:
+        name -> :func:`run_inline`'s result plus ``lockstep: True`` (``{"available": False}`` when
+        its library is missing; None when its child failed: reported on stderr).
+    """
+    order = list(cases) if order is None else order
+    results: dict[str, dict | None] = dict.fromkeys(order)
+    children: dict[str, _LockstepChild] = {}
+    samples: dict[str, list[dict]] = {}
+
+    def fail(name: str, err: BenchError) -> None:
+        print(f"warning: {err}", file=sys.stderr)
+        children.pop(name).close()
+
+    try:
+        for name in order:
+            children[name] = _LockstepChild(cases[name] | ({"cpus": cpus} if cpus else {}), timeout)
+            try:
+                first = children[name].receive()
+            except BenchError as err:
+                fail(name, err)
+                continue
+            if not first.get("ready"):  # its library is missing
+                results[name] = first
+                children.pop(name).close()
+            else:
+                samples[name] = []
+        live = list(children)
+        for turn in range(max((cases[name]["repeat"] for name in live), default=0)):
+            shift = turn % len(live)
+            for name in live[shift:] + live[:shift]:
+                if name in children and turn < cases[name]["repeat"]:
+                    try:
+                        samples[name].append(children[name].ask("go"))
+                    except BenchError as err:
+                        fail(name, err)
+        for name in list(children):
+            try:
+                results[name] = _summary(samples[name]) | children[name].ask("done") | {"lockstep": True}
+            except BenchError as err:
+                fail(name, err)
+    finally:
+        for child in children.values():
+            child.close()
+    return results
 
 
 class Rounds:
@@ -278,9 +473,21 @@ class Rounds:
         return statistics.median(vals) if vals else None
 
     def ratios(self, a: str, b: str, key: str = "time_s") -> list[float]:
-        """a / b of ``key`` in each round where both ran."""
-        return [x / y for x, y in zip(self.values(a, key), self.values(b, key))
-                if x is not None and y is not None and y != 0]
+        """a / b of ``key`` in each round where both ran: for a lockstep round (:func:`run_lockstep`),
+        the median over turns of the ratio of the two samples taken in that turn; otherwise the
+        ratio of the two results."""
+        out = []
+        for x, y in zip(self.results.get(a, []), self.results.get(b, [])):
+            if not (x and y and x.get("available") and y.get("available")):
+                continue
+            if x.get("lockstep") and y.get("lockstep"):
+                turns = [p[key] / q[key] for p, q in zip(x["samples"], y["samples"])
+                         if p.get(key) is not None and q.get(key)]
+                if turns:
+                    out.append(statistics.median(turns))
+            elif x.get(key) is not None and y.get(key):
+                out.append(x[key] / y[key])
+        return out
 
     def ratio(self, a: str, b: str, key: str = "time_s") -> float | None:
         """Median over rounds of the per-round ratio a / b (None when no round has both)."""
@@ -299,17 +506,22 @@ def run_rounds(cases: dict[str, dict], rounds: int,
     Args:
         cases: contender name -> case (:func:`make_case`).
         rounds: how many rounds.
-        runner: times one case; default :func:`run_case` (a child process), :func:`run_inline` in tests.
+        runner: times one case at a time (:func:`run_case`: a child of its own; :func:`run_inline`
+            in tests); default: the contenders of a round side by side, :func:`run_lockstep`.
 
     Returns:
         the per-round results; a failed run is reported on stderr and kept as None.
     """
-    runner = run_case if runner is None else runner
     names = list(cases)
     results: dict[str, list[dict | None]] = {name: [None] * rounds for name in names}
     for r in range(rounds):
         shift = r % max(1, len(names))
-        for name in names[shift:] + names[:shift]:
+        order = names[shift:] + names[:shift]
+        if runner is None:
+            for name, result in run_lockstep(cases, order, cpus=round_cpus(cases, r)).items():
+                results[name][r] = result
+            continue
+        for name in order:
             try:
                 results[name][r] = runner(cases[name])
             except BenchError as err:

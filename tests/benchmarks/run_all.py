@@ -9,10 +9,13 @@ chain (deep graphs vs PyTorch, HIPS), memory (tracemalloc peak and flatness vs n
 time), training (digits to 97% vs PyTorch, HIPS). Each prints its table and writes
 tests/benchmarks/results/<name>.json; the summary goes to results/summary.json.
 
-Every contender of every case runs in its own fresh process (same BLAS/PyTorch thread limit),
-warm-up then the median of repeats inside it; R rounds (default 5, 2 with --quick), each
-running every contender once in an order rotated by one per round. Reported times are medians
-over rounds, ratios gradkit / peer are medians over rounds of the per-round ratios. The
+Every contender of every case runs in its own fresh process (same BLAS/PyTorch thread limit);
+R rounds (default 5, 2 with --quick), each starting every contender's process anew, all
+pinned to the same CPU(s), and taking their samples in turn (lockstep: one sample each, the
+order rotated every turn). Reported times are medians over rounds; a ratio gradkit / peer is,
+within a round, the median over turns of the ratio of that turn's two samples, and over the
+run the median of those per-round ratios (this machine's speed changes by up to 2x from one
+50 ms stretch to the next, and one CPU can be slower than the other for a while). The
 children run with glibc malloc set to keep its heap (no mmap below 32 MiB, no trimming): under
 glibc's defaults page faults, not computation, decided the (256, 256) ratios, one way or the
 other depending on what the harness held (--malloc system restores the defaults). A full run

@@ -101,6 +101,46 @@ def test_worker_failure_raises_bench_error_with_the_reason():
         common.run_case(common.make_case("bench_ops", "nope", {"shape": [8], "n_ops": 4}, threads=1))
 
 
+def test_lockstep_round_takes_every_sample_in_turn_in_children_pinned_together():
+    cases = {name: common.make_case("bench_ops", name, {"shape": [8], "n_ops": 4}, repeat=3, number=2, warmup=1,
+                                    threads=1)
+             for name in ("numpy_fwd", "gradkit_nograd_fwd", "gone")}
+    cases["gone"]["params"]["shape"] = "not a shape"  # the child fails while building its contender
+    res = common.run_lockstep(cases, cpus=common.round_cpus(cases, 1))
+    assert res["gone"] is None
+    a, b = res["gradkit_nograd_fwd"], res["numpy_fwd"]
+    assert a["lockstep"] and b["lockstep"] and a["pid"] != b["pid"] != os.getpid()
+    assert len(a["samples"]) == len(b["samples"]) == 3 and a["samples_s"] == [s["wall_s"] for s in a["samples"]]
+    assert a["time_s"] == sorted(s["time_s"] for s in a["samples"])[1]  # the median of the samples
+    if hasattr(os, "sched_getaffinity"):
+        allowed = sorted(os.sched_getaffinity(0))
+        assert a["cpus"] == b["cpus"] == [allowed[1 % len(allowed)]]
+
+
+def test_lockstep_ratio_is_the_median_of_the_ratios_of_one_turn():
+    def result(times: list[float], lockstep: bool = True) -> dict:
+        samples = [{"time_s": t, "wall_s": t} for t in times]
+        return {"available": True, "lockstep": lockstep, "samples": samples, "time_s": sorted(times)[1]}
+
+    # turn by turn the machine's speed changes (1, 2, 1) and changes both sides alike
+    rounds = common.Rounds({"a": [result([2.0, 4.0, 2.2])], "b": [result([1.0, 2.0, 1.0])]})
+    assert rounds.ratios("a", "b") == [2.0]  # median of 2.0, 2.0, 2.2 (the medians' ratio would be 2.2)
+    unpaired = common.Rounds({"a": [result([2.0, 4.0, 2.2], False)], "b": [result([1.0, 2.0, 1.0])]})
+    assert unpaired.ratios("a", "b") == [2.2]  # samples not taken in turn: the ratio of the results
+
+
+def test_round_cpus_follow_the_thread_count_and_rotate():
+    one = {"x": common.make_case("bench_x", "x", threads=1)}
+    if not hasattr(os, "sched_getaffinity"):
+        assert common.round_cpus(one, 0) is None
+        return
+    allowed = sorted(os.sched_getaffinity(0))
+    assert [common.round_cpus(one, r) for r in range(len(allowed))] == [[c] for c in allowed]
+    assert common.round_cpus({"x": common.make_case("bench_x", "x", threads=len(allowed) + 1)}, 0) is None
+    unlimited = {"x": dict(common.make_case("bench_x", "x"), threads=None)}
+    assert common.round_cpus(unlimited, 0) is None
+
+
 def test_hips_autograd_is_not_gradkits_own_autograd_folder():
     if not HAS_HIPS:
         pytest.skip("HIPS autograd not installed")
