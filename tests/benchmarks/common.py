@@ -395,8 +395,8 @@ def run_lockstep(cases: dict[str, dict], order: list[str] | None = None, timeout
     The children start and warm up one after another (no two warm-ups overlap), then wait;
     turn after turn, each is asked for one sample (``number`` calls), the order rotated every
     turn, until each has given its case's ``repeat``. Only one child computes at a time, and the
-    samples of one turn are milliseconds apart, so a change of the machine's speed between two
-    turns changes both sides of that turn's ratio (see :meth:`Rounds.ratios`).
+    samples of one turn are milliseconds apart, so they mostly see the machine at the same
+    speed, whatever it does between turns (see :meth:`Rounds.ratios`).
 
     Args:
         cases: contender name -> case (:func:`make_case`).
