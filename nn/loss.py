@@ -303,7 +303,7 @@ def _class_targets(input: Tensor, target: Any, ignore_index: int, loss: str) -> 
     t = t.astype(np.int64, copy=False)
     n_classes = shape[1] if len(shape) >= 2 else shape[0]
     # all in [0, C) <=> max < C when read as unsigned (a negative int64 reads as a number >= 2**63): one reduction
-    if t.size and not t.view(np.uint64).max() < n_classes:
+    if t.size and not np.maximum.reduce(t.view(np.uint64), axis=None) < n_classes:
         bad = ((t < 0) | (t >= n_classes)) & (t != ignore_index)
         if bad.any():
             raise IndexError(f"Target {int(t[bad].flat[0])} is out of bounds.")
@@ -401,7 +401,7 @@ class SoftmaxCrossEntropy(Function):
     def forward(ctx: Function, x: Tensor, t: np.ndarray, coef: np.ndarray, reduce: bool) -> np.ndarray:
         ctx.save_for_backward(x)
         ctx.t, ctx.coef, ctx.reduce = t, coef, reduce
-        shifted = x.data - x.data.max(axis=1, keepdims=True)
+        shifted = x.data - np.maximum.reduce(x.data, axis=1, keepdims=True)  # (.max: through Python first)
         e = np.exp(shifted)
         total = np.add.reduce(e, axis=1, keepdims=True)  # (e.sum: numpy forwards it through Python)
         ctx.probs = e / total

