@@ -19,7 +19,7 @@ run the median of those per-round ratios (this machine's speed changes by up to 
 children run with glibc malloc set to keep its heap (no mmap below 32 MiB, no trimming): under
 glibc's defaults page faults, not computation, decided the (256, 256) ratios, one way or the
 other depending on what the harness held (--malloc system restores the defaults). A full run
-takes about 6 minutes on 2 cores, --quick under 2. Not a test: nothing here fails on a time.
+takes about 7 minutes on 2 cores (12 with --rounds 9), --quick under 2. Not a test: nothing here fails on a time.
 """
 from __future__ import annotations
 
