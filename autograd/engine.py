@@ -191,11 +191,8 @@ def run_backward(outputs: Sequence[Tensor], grad_outputs: Sequence[Any] | None, 
                     if gi is not None:
                         prev = grads.get(p)
                         grads[p] = gi if prev is None else prev + gi
-                    c = consumers[p] - 1
-                    if c:
-                        consumers[p] = c
-                    else:
-                        consumers[p] = 0
+                    c = consumers[p] = consumers[p] - 1
+                    if not c:
                         ready.append(p)
                     continue
                 if gi is not None:
