@@ -135,10 +135,10 @@ class Function:
         data = cls.forward(node, *args, **kwargs)
         out = Tensor._make(data, parents is not None)
         base = out.data.base
-        if base is not None:  # a view (indexing, reshape, transpose) shares its base's version counter,
-            for a in args:    # so an in-place write through either is seen by nodes that saved the other
+        if base is not None:  # a view (indexing, reshape, transpose): see _note_view
+            for a in args:
                 if isinstance(a, Tensor) and (base is a.data or base is a.data.base):
-                    out._vc = a._version_counter()
+                    _note_view(out, a)
                     break
         if parents is not None:
             node.inputs = args
@@ -222,6 +222,18 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<{self.name} node>"
+
+
+def _note_view(view: Tensor, base: Tensor) -> None:
+    """``view``'s array is a view of ``base``'s: they share the version counter (an in-place write
+    through either is seen by nodes that saved the other), and, in grad mode, an in-place write
+    through one reaches the other's graph (``views.py``)."""
+    view._vc = base._version_counter()
+    view._view_of = base
+    if grad_mode._enabled:
+        if base._views is None:
+            base._views = weakref.WeakSet()
+        base._views.add(view)
 
 
 def formula(fn: Any, a: Tensor, b: Tensor) -> Tensor:

@@ -81,6 +81,8 @@ class Tensor:
     grad: "Tensor | None" = None
     name: str | None = None
     _vc: list | None = None  # version counter, shared with views (see ``_version``)
+    _view_of: "Tensor | None" = None  # the tensor whose array this one's is a view of (see views.py)
+    _views: Any = None  # WeakSet of the views made of this tensor in grad mode (see views.py)
     _retains_grad = False
     _hooks: list | None = None
     __array_ufunc__ = None  # numpy defers to Tensor's reflected operators: ``ndarray * Tensor`` -> Tensor
@@ -299,10 +301,23 @@ class Tensor:
 
     # ------------------------------------------------------------------ in place
     def _check_inplace(self) -> None:
-        if self._requires_grad and self.grad_fn is None and grad_mode._enabled:
-            raise RuntimeError(
-                f"a leaf tensor{f' {self.name!r}' if self.name else ''} that requires grad is being used in an "
-                "in-place operation; wrap the update in `with no_grad():`")
+        """Refuse in-place writes that the graph could not follow: into a leaf that requires grad
+        (or a view of one), or into a view made under ``no_grad`` of a tensor in a graph."""
+        if not grad_mode._enabled:
+            return
+        t = self
+        while t is not None:
+            if t._requires_grad and t.grad_fn is None:
+                what = "a leaf tensor" if t is self else "a view of a leaf tensor"
+                raise RuntimeError(
+                    f"{what}{f' {t.name!r}' if t.name else ''} that requires grad is being used in an "
+                    "in-place operation; wrap the update in `with no_grad():`")
+            if t._requires_grad and not self._requires_grad:
+                raise RuntimeError(
+                    f"a view made under no_grad of a tensor of shape {tuple(t.shape)} that requires grad is "
+                    "being modified in place with grad mode on: the tensor's graph cannot see the write; make "
+                    "the view with grad mode on, or write under no_grad")
+            t = t._view_of
 
     def _inplace(self, op: Callable[[Any, Any], "Tensor"], other: Any) -> "Tensor":
         """``self = op(self, other)`` writing into self's array (PyTorch's in-place semantics).
@@ -328,13 +343,19 @@ class Tensor:
                 node._saved = tuple(old if t is self else t for t in node._saved)
         self.data[...] = out.data
         self._version += 1
-        if out.grad_fn is not None:  # rebase: self now stands for the op's output
-            out.grad_fn._rebase_output(self)
-            self.grad_fn = out.grad_fn
-            if self._hooks or self._retains_grad:
-                self.grad_fn._watch(self)
-            self._requires_grad = True
+        if node is not None:
+            self._become_output(node)
+            if self._view_of is not None:  # the tensors this one is a view of changed too
+                views.write_through(self)
         return self
+
+    def _become_output(self, node: Any) -> None:
+        """Rebase: self (whose array already holds the values) now stands for ``node``'s output."""
+        node._rebase_output(self)
+        self.grad_fn = node
+        if self._hooks or self._retains_grad:
+            node._watch(self)
+        self._requires_grad = True
 
     def __iadd__(self, other: Any) -> "Tensor":
         return self._inplace(ops.add, other)
@@ -353,20 +374,17 @@ class Tensor:
         return self.fill_(0)
 
     def fill_(self, value: float) -> "Tensor":
-        """Fill with ``value`` in place (not recorded)."""
-        self._check_inplace()
-        self.data[...] = value
-        self._version += 1
+        """Fill with ``value`` in place (recorded like ``self[...] = value``: no gradient reaches the old values)."""
+        self[...] = value
         return self
 
     def copy_(self, src: TensorLike) -> "Tensor":
-        """Copy values from ``src`` in place (not recorded)."""
-        self._check_inplace()
-        self.data[...] = src.data if isinstance(src, Tensor) else src
-        self._version += 1
+        """Copy values from ``src`` (broadcast, cast to self's dtype) in place; recorded like ``self[...] = src``."""
+        self[...] = src
         return self
 
     def __setitem__(self, index: Any, value: TensorLike) -> None:
+        """``self[index] = value`` in place; in a graph, recorded as ``index_put`` (PyTorch's semantics)."""
         self._check_inplace()
         if self.grad_fn is not None or (isinstance(value, Tensor) and value._requires_grad and grad_mode._enabled):
             self._inplace(lambda t, v: ops.index_put(t, index, v), value)
@@ -542,7 +560,7 @@ def from_numpy(array: np.ndarray) -> Tensor:
 
 
 # The op table and the engine import Tensor: bind them after the class (tinygrad's mlops pattern).
-from gradkit.autograd import engine, ops  # noqa: E402
+from gradkit.autograd import engine, ops, views  # noqa: E402
 
 Tensor.__add__, Tensor.__sub__, Tensor.__mul__, Tensor.__truediv__ = ops.add, ops.sub, ops.mul, ops.div
 Tensor.__matmul__, Tensor.__neg__ = ops.matmul, ops.neg
