@@ -199,8 +199,9 @@ def run_backward(outputs: Sequence[Tensor], grad_outputs: Sequence[Any] | None, 
                     prev = leaf_grads.get(p)
                     if prev is None:
                         leaf_grads[p] = gi
-                        # made here (by a fresh-gradient op, or summed/cast to the input), not a view
-                        if (fresh or gi is not raw) and gi.data.base is None:
+                        # made here: by a fresh-gradient op (a view of its new array included: Linear's
+                        # column-major dW), or summed/cast to the input and not a view
+                        if (fresh and gi is raw) or (gi is not raw and gi.data.base is None):
                             owned.add(p)
                     elif p in owned and not create_graph and observer is None:
                         prev.data += gi.data  # into the array this walk made for p: no new one

@@ -41,8 +41,10 @@ class LinearFunction(Function):
             g = grad.data
             g2 = g if g.ndim == 2 else g.reshape(-1, g.shape[-1])
             x2 = None if x is None else x.data if x.data.ndim == 2 else x.data.reshape(-1, x.data.shape[-1])
+            # dW in the weight's memory order (column-major for nn.Linear's), so the update is one sweep
+            f_order = ctx.inputs[1].data.flags.f_contiguous
             return (Tensor._make(g @ weight.data) if needs[0] else None,
-                    Tensor._make(g2.T @ x2) if needs[1] else None,
+                    Tensor._make((x2.T @ g2).T if f_order else g2.T @ x2) if needs[1] else None,
                     Tensor._make(np.add.reduce(g2, 0)) if needs[2] else None)
         gx = grad @ weight if needs[0] else None
         g2 = None
@@ -132,7 +134,9 @@ class Linear(Module):
         from gradkit.autograd.dtypes import get_default_dtype
         dtype = np.dtype(get_default_dtype() if dtype is None else dtype)
         self.in_features, self.out_features = int(in_features), int(out_features)
-        self.weight = Parameter(np.empty((out_features, in_features), dtype=dtype))
+        # (out, in) in column-major memory: W.T is then a row-major (in, out) array, and x @ W.T the
+        # same BLAS call as x @ W for an (in, out) W, without packing W transposed (see LinearFunction)
+        self.weight = Parameter(np.empty((out_features, in_features), dtype=dtype, order="F"))
         if bias:
             self.bias = Parameter(np.empty(out_features, dtype=dtype))
         else:

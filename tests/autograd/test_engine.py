@@ -382,6 +382,38 @@ def test_a_fresh_gradient_becomes_the_leaf_grad_without_a_copy():
     np.testing.assert_array_equal(x.grad.data, [2.0, 2.0])
 
 
+class DoubledTransposed(Function):
+    """y = 2x for a matrix, whose backward returns a transposed view of a new array (``fresh_gradients``)."""
+
+    fresh_gradients = True
+    returned: list = []
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.data * 2
+
+    @staticmethod
+    def backward(ctx, grad):
+        g = (grad.data.T * 2).T  # column-major, as Linear's dW for a column-major weight
+        DoubledTransposed.returned.append(g)
+        return Tensor._make(g)
+
+
+def test_a_fresh_gradient_that_is_a_view_of_its_own_new_array_is_handed_over_too():
+    x = leaf([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    DoubledTransposed.returned.clear()
+    DoubledTransposed.apply(x).sum().backward()
+    assert x.grad.data is DoubledTransposed.returned[0] and x.grad.data.flags.f_contiguous
+    np.testing.assert_array_equal(x.grad.data, np.full((2, 3), 2.0))
+
+
+def test_a_view_of_an_upstream_gradient_is_still_copied():
+    x = leaf([[1.0, 2.0], [3.0, 4.0]])
+    seed = gk.tensor(np.ones((2, 2)))
+    x.T.backward(seed)  # Permute (not fresh) passes a view of the seed on
+    assert not np.shares_memory(x.grad.data, seed.data)
+
+
 def test_a_fresh_gradient_seen_by_a_hook_is_copied_into_grad():
     x = leaf([1.0, 2.0])
     seen = []

@@ -50,6 +50,32 @@ def test_functional_linear_is_one_node_and_passes_gradcheck():
     assert gradcheck(lambda x, w: F.linear(x, w), (x, w))
 
 
+def test_linear_weight_is_column_major_and_its_gradient_and_updates_keep_that_order():
+    """W (out, in) is stored column-major, so x @ W.T is numpy's fastest matrix product for it; dW comes in
+    the weight's order (one sweep for the update). A row-major weight (assigned by the user) works alike."""
+    rng = np.random.default_rng(5)
+    x = gk.tensor(rng.normal(size=(4, 3)))
+    layer = nn.Linear(3, 2).double()
+    opt = gk.optim.SGD(layer.parameters(), lr=0.1, momentum=0.9)
+    assert layer.weight.data.flags.f_contiguous
+    for _ in range(2):
+        opt.zero_grad()
+        layer(x).sum().backward()
+        assert layer.weight.grad.data.flags.f_contiguous
+        opt.step()
+    assert layer.weight.data.flags.f_contiguous
+    expected_grad = np.ones((4, 2)).T @ x.data
+    np.testing.assert_allclose(layer.weight.grad.data, expected_grad, rtol=1e-12)
+    row_major = nn.Linear(3, 2).double()
+    row_major.weight = nn.Parameter(np.ascontiguousarray(layer.weight.data))
+    row_major.bias = nn.Parameter(layer.bias.data.copy())
+    y = row_major(x)
+    np.testing.assert_allclose(y.data, layer(x).data, rtol=1e-12)
+    y.sum().backward()
+    assert row_major.weight.grad.data.flags.c_contiguous
+    np.testing.assert_allclose(row_major.weight.grad.data, expected_grad, rtol=1e-12)
+
+
 def test_linear_grads_only_where_needed():
     x = gk.autograd.randn(4, 3)  # no grad
     layer = nn.Linear(3, 2)
