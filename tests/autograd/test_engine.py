@@ -382,28 +382,20 @@ def test_a_fresh_gradient_becomes_the_leaf_grad_without_a_copy():
     np.testing.assert_array_equal(x.grad.data, [2.0, 2.0])
 
 
-class DoubledTransposed(Function):
-    """y = 2x for a matrix, whose backward returns a transposed view of a new array (``fresh_gradients``)."""
-
-    fresh_gradients = True
-    returned: list = []
-
-    @staticmethod
-    def forward(ctx, x):
-        return x.data * 2
+class DoubledTransposed(Doubled):
+    """Doubled for a matrix, whose backward returns a transposed view of its new array."""
 
     @staticmethod
     def backward(ctx, grad):
-        g = (grad.data.T * 2).T  # column-major, as Linear's dW for a column-major weight
-        DoubledTransposed.returned.append(g)
-        return Tensor._make(g)
+        Doubled.returned.append((grad.data.T * 2).T)  # column-major, as Linear's dW for its weight
+        return Tensor._make(Doubled.returned[-1])
 
 
 def test_a_fresh_gradient_that_is_a_view_of_its_own_new_array_is_handed_over_too():
     x = leaf([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
-    DoubledTransposed.returned.clear()
+    Doubled.returned.clear()
     DoubledTransposed.apply(x).sum().backward()
-    assert x.grad.data is DoubledTransposed.returned[0] and x.grad.data.flags.f_contiguous
+    assert x.grad.data is Doubled.returned[0] and x.grad.data.flags.f_contiguous
     np.testing.assert_array_equal(x.grad.data, np.full((2, 3), 2.0))
 
 
