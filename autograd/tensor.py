@@ -302,7 +302,13 @@ class Tensor:
     # ------------------------------------------------------------------ in place
     def _check_inplace(self) -> None:
         """Refuse in-place writes that the graph could not follow: into a leaf that requires grad
-        (or a view of one), or into a view made under ``no_grad`` of a tensor in a graph."""
+        (or a view of one), or into a view made under ``no_grad`` of a tensor in a graph; and writes into
+        read-only memory, with a message that says why it is read-only."""
+        if not self.data.flags.writeable:
+            raise RuntimeError(
+                f"cannot write in place into a tensor of shape {tuple(self.shape)} whose array is read-only: an "
+                "expand()ed view (more than one element refers to a single memory location) or a read-only numpy "
+                "array; clone() it first")
         if not grad_mode._enabled:
             return
         t = self

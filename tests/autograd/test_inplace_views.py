@@ -213,6 +213,18 @@ def test_a_view_made_under_no_grad_of_a_graph_tensor_refuses_in_place_ops_in_gra
     np.testing.assert_array_equal(b.data, A)
 
 
+@pytest.mark.parametrize("write", [lambda t: t.__iadd__(1.0), lambda t: t.fill_(0.0), lambda t: t.__setitem__(0, 2.0)],
+                         ids=["iadd", "fill_", "setitem"])
+def test_in_place_writes_into_expanded_views_are_refused_with_the_reason(write):
+    b = gk.tensor(A, requires_grad=True) * 1
+    e = b[0].expand(4, 3)
+    with pytest.raises(RuntimeError, match=r"shape \(4, 3\) whose array is read-only: an expand\(\)ed view.*clone"):
+        write(e)
+    with no_grad(), pytest.raises(RuntimeError, match="read-only"):
+        write(gk.tensor(W).expand(2, 3))
+    np.testing.assert_array_equal(b.data, A)
+
+
 def test_fill_zero_and_copy_on_graph_tensors_are_recorded():
     a = gk.tensor(A, requires_grad=True)
     h = a * 2
