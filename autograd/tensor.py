@@ -41,8 +41,9 @@ def _to_array(data: Any, dtype: Any = None) -> np.ndarray:
     return arr
 
 
-class _RemovableHandle:
-    """Returned by ``register_hook``; ``remove()`` unregisters the hook."""
+class RemovableHandle:
+    """Returned by ``register_hook`` (and a Module's ``register_forward_hook``): ``remove()`` unregisters
+    the hook; as a context manager, the hook is removed when the block ends."""
 
     __slots__ = ("_hooks", "_fn")
 
@@ -52,6 +53,12 @@ class _RemovableHandle:
     def remove(self) -> None:
         if self._fn in self._hooks:
             self._hooks.remove(self._fn)
+
+    def __enter__(self) -> "RemovableHandle":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.remove()
 
 
 class Tensor:
@@ -280,7 +287,7 @@ class Tensor:
         """
         engine.backward((self,), None if gradient is None else (gradient,), retain_graph, create_graph)
 
-    def register_hook(self, hook: Callable[["Tensor"], "Tensor | None"]) -> _RemovableHandle:
+    def register_hook(self, hook: Callable[["Tensor"], "Tensor | None"]) -> RemovableHandle:
         """Call ``hook(grad)`` when this tensor's gradient is computed; a returned Tensor replaces it."""
         if not self._requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
@@ -289,7 +296,7 @@ class Tensor:
         self._hooks.append(hook)
         if self.grad_fn is not None:
             self.grad_fn._watch(self)
-        return _RemovableHandle(self._hooks, hook)
+        return RemovableHandle(self._hooks, hook)
 
     def retain_grad(self) -> None:
         """Make backward fill ``.grad`` of this non-leaf tensor too."""

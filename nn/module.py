@@ -20,7 +20,7 @@ import numpy as np
 from gradkit.autograd.grad_mode import no_grad
 from gradkit.autograd import scope
 from gradkit.autograd.scope import Scope
-from gradkit.autograd.tensor import Tensor
+from gradkit.autograd.tensor import RemovableHandle, Tensor
 from gradkit.nn.parameter import Parameter
 
 
@@ -83,6 +83,10 @@ class Module:
     """
 
     training: bool
+    # Hooks of a module call (lists in the instance once one is registered; empty class defaults until then,
+    # so a call without hooks pays two lookups)
+    _forward_pre_hooks: list | tuple = ()
+    _forward_hooks: list | tuple = ()
 
     def __init__(self) -> None:
         d = self.__dict__
@@ -104,9 +108,60 @@ class Module:
         call.owner = self  # has only its owner, and asks it for the label if a drawing reads one
         scope.current = (call,) if prev is None else prev + (call,)
         try:
+            if self._forward_pre_hooks or self._forward_hooks:
+                return self._call_with_hooks(args, kwargs)
             return self.forward(*args, **kwargs)
         finally:
             scope.current = prev
+
+    def _call_with_hooks(self, args: tuple, kwargs: dict) -> Any:
+        for hook in list(self._forward_pre_hooks):
+            new_args = hook(self, args)
+            if new_args is not None:
+                args = new_args if isinstance(new_args, tuple) else (new_args,)
+        output = self.forward(*args, **kwargs)
+        for hook in list(self._forward_hooks):
+            new_output = hook(self, args, output)
+            if new_output is not None:
+                output = new_output
+        return output
+
+    def register_forward_pre_hook(self, hook: Callable[["Module", tuple], Any]) -> RemovableHandle:
+        """Call ``hook(module, args)`` before every ``forward``; a non-None result replaces the
+        positional arguments (a non-tuple becomes a 1-tuple), as in PyTorch.
+
+        Returns:
+            A handle whose ``remove()`` unregisters the hook (also a context manager).
+        """
+        return self._register_hook("_forward_pre_hooks", hook)
+
+    def register_forward_hook(self, hook: Callable[["Module", tuple, Any], Any]) -> RemovableHandle:
+        """Call ``hook(module, args, output)`` after every ``forward``; a non-None result replaces the
+        output, as in PyTorch. Gradients flow through what the hook returns.
+
+        Returns:
+            A handle whose ``remove()`` unregisters the hook (also a context manager).
+
+        Example (record each layer's activations):
+            >>> import gradkit as gk
+            >>> from gradkit import nn
+            >>> model = nn.Sequential(nn.Linear(2, 3), nn.ReLU())
+            >>> seen = {}
+            >>> with model[1].register_forward_hook(lambda m, args, out: seen.update(relu=out.shape)):
+            ...     _ = model(gk.autograd.randn(4, 2))
+            >>> seen
+            {'relu': (4, 3)}
+        """
+        return self._register_hook("_forward_hooks", hook)
+
+    def _register_hook(self, name: str, hook: Callable) -> RemovableHandle:
+        if not callable(hook):
+            raise TypeError(f"a hook must be callable, got {type(hook).__name__}")
+        hooks = self.__dict__.get(name)
+        if hooks is None:  # the first one: the instance gets its own list (hooks run in registration order)
+            hooks = self.__dict__[name] = []
+        hooks.append(hook)
+        return RemovableHandle(hooks, hook)
 
     def _scope_label(self) -> str:
         """Short label of a call for graph drawings: the class name and a compact ``extra_repr``."""

@@ -292,3 +292,57 @@ def test_parameter_is_a_trainable_tensor():
         nn.Parameter(np.arange(3))
     q = copy.deepcopy(p)
     assert isinstance(q, nn.Parameter) and q.requires_grad and q.data is not p.data
+
+
+# ---------------------------------------------------------------- forward hooks (PyTorch's register_forward_hook)
+def _hooked(model):
+    """Register on ``model`` (an MLP Sequential of either library) the same pre-hook and forward hooks."""
+    calls = []
+    model[0].register_forward_pre_hook(lambda m, args: calls.append(("pre", type(args).__name__)) or args[0] * 0.5)
+    model[1].register_forward_hook(lambda m, args, out: calls.append(("relu", tuple(out.shape))))
+    model[2].register_forward_hook(lambda m, args, out: out * 3)
+    return calls
+
+
+def test_forward_hooks_replace_inputs_and_outputs_and_gradients_follow_them_as_in_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    ours = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2)).double()
+    theirs = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2)).double()
+    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    x = rng.normal(size=(5, 3))
+    ours_calls, theirs_calls = _hooked(ours), _hooked(theirs)
+    y, ty = ours(gk.tensor(x)), theirs(torch.tensor(x))
+    np.testing.assert_allclose(y.data, ty.detach().numpy(), rtol=1e-12)
+    y.sum().backward()
+    ty.sum().backward()
+    for (name, p), tp in zip(ours.named_parameters(), theirs.parameters()):
+        np.testing.assert_allclose(p.grad.data, tp.grad.numpy(), rtol=1e-12, err_msg=name)
+    assert ours_calls == theirs_calls == [("pre", "tuple"), ("relu", (5, 4))]
+
+
+def test_forward_hooks_run_in_registration_order_and_are_removed_by_their_handles():
+    layer = nn.Linear(2, 2)
+    order = []
+    first = layer.register_forward_hook(lambda m, args, out: order.append("first"))
+    layer.register_forward_hook(lambda m, args, out: order.append("second"))
+    with layer.register_forward_pre_hook(lambda m, args: order.append("pre")):
+        layer(gk.autograd.randn(1, 2))
+    assert order == ["pre", "first", "second"]
+    first.remove()
+    first.remove()  # a second remove() is harmless
+    order.clear()
+    layer(gk.autograd.randn(1, 2))
+    assert order == ["second"]  # the context manager removed the pre-hook, remove() the first hook
+    assert nn.Linear(2, 2)._forward_hooks == ()  # other instances have none
+
+
+def test_a_hook_that_returns_none_changes_nothing_and_a_non_callable_is_refused():
+    layer = nn.Linear(2, 2)
+    x = gk.autograd.randn(3, 2)
+    expected = layer(x).data
+    layer.register_forward_pre_hook(lambda m, args: None)
+    layer.register_forward_hook(lambda m, args, out: None)
+    np.testing.assert_array_equal(layer(x).data, expected)
+    with pytest.raises(TypeError, match="a hook must be callable, got int"):
+        layer.register_forward_hook(3)
