@@ -138,7 +138,7 @@ class Function:
         if base is not None:  # a view (indexing, reshape, transpose): see _note_view
             for a in args:
                 if isinstance(a, Tensor) and (base is a.data or base is a.data.base):
-                    _note_view(out, a)
+                    _note_view(out, a, node if parents is not None else None)
                     break
         if parents is not None:
             node.inputs = args
@@ -224,12 +224,15 @@ class Function:
         return f"<{self.name} node>"
 
 
-def _note_view(view: Tensor, base: Tensor) -> None:
+def _note_view(view: Tensor, base: Tensor, creator: Function | None) -> None:
     """``view``'s array is a view of ``base``'s: they share the version counter (an in-place write
     through either is seen by nodes that saved the other), and, in grad mode, an in-place write
-    through one reaches the other's graph (``views.py``)."""
+    through one reaches the other's graph (``views.py``; ``creator``, the recorded node that made
+    the view, is where that write unhooks ``base``)."""
     view._vc = base._version_counter()
     view._view_of = base
+    if creator is not None:
+        view._view_creator = creator
     if grad_mode._enabled:
         if base._views is None:
             base._views = weakref.WeakSet()

@@ -90,6 +90,7 @@ class Tensor:
     _vc: list | None = None  # version counter, shared with views (see ``_version``)
     _view_of: "Tensor | None" = None  # the tensor whose array this one's is a view of (see views.py)
     _views: Any = None  # WeakSet of the views made of this tensor in grad mode (see views.py)
+    _view_creator: Any = None  # the node that made this view from _view_of, when recorded (see views.py)
     _retains_grad = False
     _hooks: list | None = None
     __array_ufunc__ = None  # numpy defers to Tensor's reflected operators: ``ndarray * Tensor`` -> Tensor

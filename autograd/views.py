@@ -68,12 +68,22 @@ def _stand_in(t: Tensor) -> Tensor:
     return s
 
 
+def _unhook(view: Tensor, base: Tensor) -> None:
+    """The node that made ``view`` takes ``base`` as an input; ``base`` is about to stand for a node
+    downstream of it, so give it a stand-in for ``base`` as it is now (no reference cycle)."""
+    creator = view._view_creator
+    if creator is not None and creator.inputs is not None and any(t is base for t in creator.inputs):
+        old = _stand_in(base)
+        creator.inputs = tuple(old if t is base else t for t in creator.inputs)
+
+
 def write_through(view: Tensor) -> None:
     """After a recorded in-place op on ``view``, rebase each tensor it is a view of onto a node that
     takes the view's new values at the view's positions, and re-derive their other views from it
     (see the module docstring)."""
     base = view._view_of
     while base is not None:
+        _unhook(view, base)
         positions = flat_positions(view.data, base.data)
         flat = ops.index_put(_stand_in(base).reshape(-1), positions, _stand_in(view).reshape(-1))
         base._become_output(flat.reshape(base.data.shape).grad_fn)

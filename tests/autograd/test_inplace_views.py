@@ -257,16 +257,20 @@ def test_the_view_registry_holds_views_weakly():
     assert len(b._views) == 0  # freed by reference counting: a base does not keep its views alive
 
 
-def test_after_backward_a_written_view_and_its_base_are_freed_without_the_cyclic_collector():
+@pytest.mark.parametrize("backward", [True, False], ids=["after backward", "without backward"])
+def test_a_written_view_and_its_base_are_freed_by_reference_counting(backward):
     a, w = _inputs()
     gc.disable()
     try:
         b = a * 1
         v, s = b[0], b[:, 1]
         v *= w
+        v += 1  # a second write through the same view
         refs = [weakref.ref(t) for t in (b, v, s)]
-        ((b * b).sum() + s.sum()).backward()
-        del b, v, s
+        loss = (b * b).sum() + s.sum()
+        if backward:
+            loss.backward()
+        del b, v, s, loss
         assert all(r() is None for r in refs)
     finally:
         gc.enable()
