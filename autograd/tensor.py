@@ -399,10 +399,10 @@ class Tensor:
 
     def __setitem__(self, index: Any, value: TensorLike) -> None:
         """``self[index] = value`` in place; in a graph, recorded as ``index_put`` (PyTorch's semantics)."""
-        self._check_inplace()
         if self.grad_fn is not None or (isinstance(value, Tensor) and value._requires_grad and grad_mode._enabled):
-            self._inplace(lambda t, v: ops.index_put(t, index, v), value)
+            self._inplace(lambda t, v: ops.index_put(t, index, v), value)  # (checks, as every in-place op)
             return
+        self._check_inplace()
         self.data[ops.indexing.to_index(index)] = value.data if isinstance(value, Tensor) else value
         self._version += 1
 

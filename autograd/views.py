@@ -68,12 +68,11 @@ def _stand_in(t: Tensor) -> Tensor:
     return s
 
 
-def _unhook(view: Tensor, base: Tensor) -> None:
+def _unhook(view: Tensor, base: Tensor, old: Tensor) -> None:
     """The node that made ``view`` takes ``base`` as an input; ``base`` is about to stand for a node
-    downstream of it, so give it a stand-in for ``base`` as it is now (no reference cycle)."""
+    downstream of it, so that node takes ``old`` (``base`` as it is now) instead: no reference cycle."""
     creator = view._view_creator
-    if creator is not None and creator.inputs is not None and any(t is base for t in creator.inputs):
-        old = _stand_in(base)
+    if creator is not None and creator.inputs is not None:
         creator.inputs = tuple(old if t is base else t for t in creator.inputs)
 
 
@@ -83,9 +82,10 @@ def write_through(view: Tensor) -> None:
     (see the module docstring)."""
     base = view._view_of
     while base is not None:
-        _unhook(view, base)
+        old = _stand_in(base)
+        _unhook(view, base, old)
         positions = flat_positions(view.data, base.data)
-        flat = ops.index_put(_stand_in(base).reshape(-1), positions, _stand_in(view).reshape(-1))
+        flat = ops.index_put(old.reshape(-1), positions, _stand_in(view).reshape(-1))
         base._become_output(flat.reshape(base.data.shape).grad_fn)
         _refresh_views(base, skip=view)
         view, base = base, base._view_of
