@@ -1,5 +1,6 @@
 """Edge values: ties, kinks, poles, pow corner cases, overflow-prone activations, -inf rows,
-gradient aliasing, no mutation, higher-order gradients (AG-18..AG-25, AG-30, AG-31, AG-38).
+gradient aliasing, no mutation, higher-order gradients, 0-d tensors at poles (AG-18..AG-25, AG-30, AG-31,
+AG-38).
 
 Where a test makes inf/nan on purpose it wraps exactly that in ``np.errstate`` and says so.
 """
@@ -156,6 +157,45 @@ def test_zero_base_positive_exponent_gives_zero_exponent_grad():
     x, y = t64([0.0]), t64([1.5])
     (x ** y).sum().backward()
     assert y.grad.item() == 0.0 and x.grad.item() == 0.0
+
+
+# ---------------------------------------------------------------- AG-22 0-d tensors at poles and domain edges
+# A 0-d tensor is a numpy 0-d array, not a Python float: it follows IEEE arithmetic (inf, nan, -inf) with
+# numpy's RuntimeWarning where plain floats raise ZeroDivisionError / OverflowError / ValueError or, for
+# (-8.0) ** 0.5, silently return a complex number.
+SCALAR_EDGES = [  # name, op, input, expected value, expected gradient, numpy's warning
+    ("0 ** -1", lambda t: t ** -1, 0.0, np.inf, -np.inf, "divide by zero"),
+    ("(-8) ** 0.5", lambda t: t ** 0.5, -8.0, np.nan, np.nan, "invalid value"),
+    ("exp(1000)", lambda t: t.exp(), 1000.0, np.inf, np.inf, "overflow"),
+    ("log(0)", lambda t: t.log(), 0.0, -np.inf, np.inf, "divide by zero"),
+]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name, op, x0, value, gradient, warning", SCALAR_EDGES, ids=[c[0] for c in SCALAR_EDGES])
+def test_zero_d_tensors_follow_ieee_at_poles_and_never_go_complex(name, op, x0, value, gradient, warning, dtype):
+    x = gk.tensor(x0, dtype=dtype, requires_grad=True)
+    with pytest.warns(RuntimeWarning, match=warning):
+        y = op(x)
+    assert y.shape == () and y.dtype == np.dtype(dtype)  # a real float of the input's dtype, never complex
+    np.testing.assert_array_equal(y.data, value)
+    with np.errstate(all="ignore"):  # the backward formulas meet the same pole (inf * 0 is not among them)
+        y.backward()
+    assert x.grad.dtype == np.dtype(dtype)
+    np.testing.assert_array_equal(x.grad.data, gradient)
+
+
+@pytest.mark.parametrize("name, op, x0, value, gradient, warning", SCALAR_EDGES, ids=[c[0] for c in SCALAR_EDGES])
+def test_zero_d_poles_match_torch(name, op, x0, value, gradient, warning):
+    torch = pytest.importorskip("torch")
+    x, tx = t64(x0), torch.tensor(x0, dtype=torch.float64, requires_grad=True)
+    with np.errstate(all="ignore"):
+        y = op(x)
+        y.backward()
+    ty = op(tx)
+    ty.backward()
+    np.testing.assert_array_equal(y.data, ty.detach().numpy())
+    np.testing.assert_array_equal(x.grad.data, tx.grad.numpy())
 
 
 # ---------------------------------------------------------------- AG-23..AG-25 overflow, softmax, logsumexp
