@@ -15,7 +15,7 @@ Example:
     ...     except gk.autograd.AnomalyError as e:
     ...         print(str(e).splitlines()[0])
     Sqrt backward produced inf in the gradient of input 0 (likely cause: sqrt at 0 (infinite slope) or of a negative number)
-"""
+"""  # noqa: E501  (a doctest's expected output is one line)
 from __future__ import annotations
 
 import os

@@ -155,8 +155,8 @@ def gradcheck(fn: Callable, inputs: Tensor | Sequence[Tensor], eps: float = 1e-6
                 j, k = map(int, np.argwhere(bad)[0])
                 elem = np.unravel_index(k, inputs[i].shape) if inputs[i].ndim else ()
                 msg = (f"Jacobian mismatch for output {o_idx} with respect to input {i}, at input element "
-                       f"{tuple(int(e) for e in elem)} (output element {j}): analytical {float(a[j, k])!r} vs numerical "
-                       f"{float(n[j, k])!r} ({int(bad.sum())} of {bad.size} entries differ)")
+                       f"{tuple(int(e) for e in elem)} (output element {j}): analytical {float(a[j, k])!r} "
+                       f"vs numerical {float(n[j, k])!r} ({int(bad.sum())} of {bad.size} entries differ)")
                 if raise_exception:
                     raise GradcheckError(msg)
                 return False

@@ -74,7 +74,7 @@ class Tensor:
 
     Example:
         >>> import gradkit as gk
-        >>> x, y, z = gk.tensor(1.0, requires_grad=True), gk.tensor(-3.0, requires_grad=True), gk.tensor(4.0, requires_grad=True)
+        >>> x, y, z = (gk.tensor(v, requires_grad=True) for v in (1.0, -3.0, 4.0))
         >>> f = (x + y) * z
         >>> f.backward()
         >>> x.grad.item(), y.grad.item(), z.grad.item()
@@ -342,7 +342,8 @@ class Tensor:
         self._check_inplace()
         out = op(self, other)
         if out.data.shape != self.data.shape:
-            raise RuntimeError(f"output with shape {self.data.shape} doesn't match the broadcast shape {out.data.shape}")
+            raise RuntimeError(f"output with shape {self.data.shape} doesn't match the broadcast shape "
+                               f"{out.data.shape}")
         node = out.grad_fn
         if node is not None:
             # self becomes the node's output, so the node refers to self's old values through a copy:

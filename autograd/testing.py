@@ -86,7 +86,10 @@ def tensors(shape: Any = None, dtype: Any = np.float64, elements: Any = "real", 
         if elements not in DOMAINS:
             raise ValueError(f"unknown domain {elements!r}; valid domains: {sorted(DOMAINS)}")
         elements = DOMAINS[elements]
-    shape_strategy = shapes() if shape is None else (shape if isinstance(shape, st.SearchStrategy) else st.just(tuple(shape)))
+    if shape is None:
+        shape_strategy = shapes()
+    else:
+        shape_strategy = shape if isinstance(shape, st.SearchStrategy) else st.just(tuple(shape))
     arrays = hnp.arrays(np.dtype(dtype), shape_strategy, elements=elements, unique=unique)
     return arrays.map(lambda a: Tensor(a, requires_grad=requires_grad))
 

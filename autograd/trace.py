@@ -63,7 +63,8 @@ class TraceStep:
         self.sends: list[TraceSend] = []
 
     def __repr__(self) -> str:
-        return f"TraceStep({self.step}, {self.node!r}, upstream={None if self.upstream is None else format_array(self.upstream)})"
+        upstream = None if self.upstream is None else format_array(self.upstream)
+        return f"TraceStep({self.step}, {self.node!r}, upstream={upstream})"
 
 
 class BackwardTrace:

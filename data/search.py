@@ -262,7 +262,8 @@ class _BaseSearch:
             ax.plot(positions, train_mean, "s--", label=f"training {key}")
             ax.fill_between(positions, train_mean - train_std, train_mean + train_std, alpha=0.2)
         best_at = next(i for i, r in enumerate(line) if r is self.best_result)
-        ax.plot([positions[best_at]], [mean[best_at]], "*", markersize=14, label=f"best {param}={line[best_at].params[param]!r}")
+        ax.plot([positions[best_at]], [mean[best_at]], "*", markersize=14,
+                label=f"best {param}={line[best_at].params[param]!r}")
         if not numeric:
             ax.set_xticks(positions)
             ax.set_xticklabels([str(r.params[param]) for r in line])

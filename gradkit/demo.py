@@ -285,9 +285,10 @@ def confusion_table(matrix: NDArray, labels: list) -> str:
                 1 1 3
     """
     cells = [[str(v) for v in row] for row in matrix]
-    width = max(len(c) for row in cells + [[str(l) for l in labels]] for c in row)
-    lines = ["true\\pred " + " ".join(str(l).rjust(width) for l in labels)]
-    lines += [str(l).rjust(9) + " " + " ".join(c.rjust(width) for c in row) for l, row in zip(labels, cells)]
+    names = [str(label) for label in labels]
+    width = max(len(c) for row in cells + [names] for c in row)
+    lines = ["true\\pred " + " ".join(name.rjust(width) for name in names)]
+    lines += [name.rjust(9) + " " + " ".join(c.rjust(width) for c in row) for name, row in zip(names, cells)]
     return "\n".join(lines)
 
 

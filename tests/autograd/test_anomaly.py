@@ -76,7 +76,7 @@ def test_anomaly_mode_is_restored_and_nested():
     assert not anomaly._enabled
     with pytest.raises(ZeroDivisionError):
         with detect_anomaly():
-            1 / 0
+            _ = 1 / 0
     assert not anomaly._enabled and not anomaly._in_backward
 
 

@@ -16,7 +16,6 @@ import gradkit.autograd as ag
 from gradkit.autograd import draw
 from gradkit.autograd.draw import FILL, GraphvizNotFoundError, draw_graph, format_array, graph_text
 from gradkit.autograd.trace import trace_backward
-from gradkit.autograd.function import Function
 from gradkit.autograd.scope import named_scope
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz `dot` program not installed")

@@ -1,4 +1,5 @@
-"""Backward engine: accumulation, ordering, broadcasting, errors, deep and wide graphs, memory (AG-01..AG-12, AG-34..AG-36)."""
+"""Backward engine: accumulation, ordering, broadcasting, errors, deep and wide graphs, memory
+(AG-01..AG-12, AG-34..AG-36)."""
 from __future__ import annotations
 
 import gc

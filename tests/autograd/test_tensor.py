@@ -1,4 +1,5 @@
-"""Tensor: creation and dtype rules, scalars and empty tensors, views, detach, in-place safety (AG-13..AG-17, AG-28/29, AG-32/33)."""
+"""Tensor: creation and dtype rules, scalars and empty tensors, views, detach, in-place safety
+(AG-13..AG-17, AG-28/29, AG-32/33)."""
 from __future__ import annotations
 
 import numpy as np

@@ -9,7 +9,7 @@ import gradkit.autograd as ag
 from gradkit.autograd.draw import FILL
 from gradkit.autograd.function import Function
 from gradkit.autograd.trace import BackwardTrace, trace_backward
-from tests.autograd.test_draw import NEURON, edges, lecture, neuron, node_with, nodes
+from tests.autograd.test_draw import NEURON, lecture, neuron, node_with, nodes
 
 class Tap(Function):
     """y = sum of the inputs; backward logs its tag (to compare the trace's order with the engine's)."""

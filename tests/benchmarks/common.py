@@ -595,7 +595,8 @@ def environment() -> dict:
             "torch": getattr(torch, "__version__", None),
             "torch_threads": torch.get_num_threads() if torch is not None else None,
             "hips_autograd": hips is not None, "blas_threads": numpy_blas_threads(),
-            "cpus": os.cpu_count(), "loadavg": load, "child_malloc": _STATE["malloc"], "time": time.strftime("%Y-%m-%d %H:%M:%S")}
+            "cpus": os.cpu_count(), "loadavg": load, "child_malloc": _STATE["malloc"],
+            "time": time.strftime("%Y-%m-%d %H:%M:%S")}
 
 
 def save_json(name: str, result: dict) -> Path:

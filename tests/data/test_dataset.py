@@ -73,7 +73,8 @@ def test_random_split_reproducible_and_unseeded_follows_manual_seed():
 
 def test_random_split_bad_lengths():
     ds = TensorDataset(np.arange(10))
-    with pytest.raises(ValueError, match=r"Sum of input lengths \(9\) does not equal the length of the input dataset \(10\)"):
+    with pytest.raises(ValueError, match=r"Sum of input lengths \(9\) does not equal the length of the input "
+                                         r"dataset \(10\)"):
         random_split(ds, [4, 5])
     with pytest.raises(ValueError, match="sum to 0.9"):
         random_split(ds, [0.5, 0.4])

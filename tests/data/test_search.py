@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import io
 import sys
-import warnings
 
 import numpy as np
 import pytest
@@ -183,7 +182,7 @@ def test_ties_are_broken_by_grid_order():
 def test_results_before_fit_raise_not_fitted():
     search = GridSearch(ridge, {"lam": [1.0]})
     with pytest.raises(NotFittedError, match="call .fit"):
-        search.best_params
+        _ = search.best_params
 
 
 # ---------- parallel parity ----------

@@ -254,7 +254,8 @@ def test_train_test_split_bad_input():
         train_test_split(np.zeros(5), np.zeros(4))
     with pytest.raises(ValueError, match="test_size=1.5 should be either positive"):
         train_test_split(np.zeros(5), test_size=1.5)
-    with pytest.raises(ValueError, match="test_size=5 should be either positive and smaller than the number of samples 5"):
+    with pytest.raises(ValueError, match="test_size=5 should be either positive and smaller than the number of "
+                                         "samples 5"):
         train_test_split(np.zeros(5), test_size=5)
     with pytest.raises(ValueError, match=r"only 1 member.*\[2\]"):
         train_test_split(np.zeros(7), stratify=np.array([0, 0, 0, 1, 1, 1, 2]))

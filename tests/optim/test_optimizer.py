@@ -44,8 +44,9 @@ def _plain(value) -> bool:
 @pytest.mark.parametrize("config", CONFIGS, ids=CONFIG_IDS)
 def test_trajectory_matches_torch(config: Config) -> None:
     """OP-08: 100 steps from the same float64 weights and gradients give torch's parameters and state at
-    every step (max abs diff <= 1e-10): two groups with different settings, a parameter that never has a grad, one that skips steps,
-    and a state_dict saved mid-run (through a JSON-like round trip) loaded into a fresh optimizer."""
+    every step (max abs diff <= 1e-10): two groups with different settings, a parameter that never has a grad,
+    one that skips steps, and a state_dict saved mid-run (through a JSON-like round trip) loaded into a fresh
+    optimizer."""
     torch = pytest.importorskip("torch")
     arrays, goal = initial_arrays(), targets()
     opt, params = make_gradkit(config, arrays)

@@ -37,7 +37,8 @@ def test_averaged_momentum_form_is_momentum_beta_dampening_beta() -> None:
 
 def test_heavy_ball_and_sutskever_forms_are_plain_momentum() -> None:
     rho, lr = 0.9, 0.05
-    theta_hb, v_hb, theta_sk, v_sk, heavy_ball, sutskever = THETA0.copy(), np.zeros(3), THETA0.copy(), np.zeros(3), [], []
+    theta_hb, v_hb, heavy_ball = THETA0.copy(), np.zeros(3), []
+    theta_sk, v_sk, sutskever = THETA0.copy(), np.zeros(3), []
     for g in GRADS:
         v_hb = rho * v_hb + g
         theta_hb = theta_hb - lr * v_hb

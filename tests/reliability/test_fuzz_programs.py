@@ -357,7 +357,7 @@ def _bad_op(name: str, fn: Callable) -> FuzzOp:
 
 
 def _warn_user(x, k):
-    warnings.warn("surprise", UserWarning)
+    warnings.warn("surprise", UserWarning, stacklevel=2)
     return x * 1
 
 

@@ -201,7 +201,7 @@ def run_mutant(mutant: Mutant, checks: list[Check]) -> None:
         out[i] = new
         return tuple(out) if isinstance(grads, tuple) else out[0]
 
-    setattr(mutant.cls, "backward", staticmethod(mutated))
+    mutant.cls.backward = staticmethod(mutated)
     try:
         for check in checks:
             if mutant.cls not in check.classes:
@@ -212,7 +212,7 @@ def run_mutant(mutant: Mutant, checks: list[Check]) -> None:
                 mutant.killed_by = f"{check.name} ({type(e).__name__})"
                 return
     finally:
-        setattr(mutant.cls, "backward", original)
+        mutant.cls.backward = original
 
 
 def all_mutants() -> list[Mutant]:
