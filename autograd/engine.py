@@ -129,9 +129,11 @@ def run_backward(outputs: Sequence[Tensor], grad_outputs: Sequence[Any] | None, 
     consumers = _order(root_nodes)
     ready = [n for n in root_nodes if consumers[n] == 0]
     processed = 0
-    # A node's output is held only by its consumers' inputs, and consumers run (and release) first:
-    # keep released inputs alive until the walk ends, so backwards that read ``ctx.output`` find it.
-    released_inputs: list = []
+    # A node's output is held by its consumers' inputs, and consumers run (and release them) first, so
+    # an activation is freed as soon as its last consumer has run (as in PyTorch) -- except the outputs
+    # that a backward reads (``ctx.output``) or the walk looks up (hooks, retain_grad, grad()'s inputs):
+    # those are held until the walk ends (their nodes are the ones with an ``_out`` reference).
+    held_outputs = None if retain_graph else [n._out() for n in consumers if n._out is not None]
     prev_mode, prev_in_backward = grad_mode._enabled, anomaly._in_backward
     grad_mode._enabled = create_graph
     anomaly._in_backward = True
@@ -211,7 +213,6 @@ def run_backward(outputs: Sequence[Tensor], grad_outputs: Sequence[Any] | None, 
             if observer is not None:
                 observer(node, g, sends)
             if not retain_graph:
-                released_inputs.append(inputs)
                 node._release()
         if processed != len(consumers):
             raise RuntimeError(f"the graph contains a cycle: {len(consumers) - processed} nodes never became "
@@ -224,6 +225,7 @@ def run_backward(outputs: Sequence[Tensor], grad_outputs: Sequence[Any] | None, 
         anomaly._in_backward = prev_in_backward
         if gc_was_enabled:
             gc.enable()
+        del held_outputs  # the walk is over: the outputs it read may go
 
 
 def _deliver_leaf(leaf: Tensor, g: Tensor, create_graph: bool, capture: dict | None, owned: bool) -> None:

@@ -298,6 +298,74 @@ def test_backward_frees_intermediates_and_dropping_output_frees_graph(gc_off):
     assert node_ref() is None, "a reference cycle keeps the graph alive without gc"
 
 
+class AliveProbe(Function):
+    """y = x; its backward records which of ``AliveProbe.refs`` (weak references) still resolve."""
+
+    refs: list = []
+    alive: list = []
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.data.copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        AliveProbe.alive.append([r() is not None for r in AliveProbe.refs])
+        return grad
+
+
+def test_activations_are_freed_during_backward_as_soon_as_their_last_consumer_has_run(gc_off):
+    # x -> probe -> h1 -> ... -> h5 -> sum: the probe's backward runs last, after every consumer of h1..h5
+    x = leaf(np.ones(1000))
+    h = AliveProbe.apply(x)
+    AliveProbe.refs, AliveProbe.alive = [], []
+    for _ in range(5):
+        h = h * 1.5  # Mul keeps its input only as the node's input (its saved operand is the constant)
+        AliveProbe.refs.append(weakref.ref(h))
+    loss = h.sum()
+    del h
+    loss.backward()
+    assert AliveProbe.alive == [[False] * 5], "the walk kept activations whose consumers had all run"
+    np.testing.assert_allclose(x.grad.data, 1.5 ** 5)
+
+
+def test_peak_memory_of_backward_stays_flat_when_each_step_frees_an_activation_and_adds_a_gradient(gc_off):
+    # h = x * w1 * ... * w5 on 2 MB arrays: walking back, each Mul adds a 2 MB parameter gradient (kept to the
+    # end) and is the last consumer of a 2 MB activation. Freed as it goes, the walk stays within a few arrays
+    # of where it started; holding the activations to the end would peak at 5 gradients (10 MB) above it.
+    ws = [leaf(np.full(250_000, 1.0)) for _ in range(5)]
+    tracemalloc.start()
+    try:
+        h = leaf(np.full(250_000, 1.0))
+        for w in ws:
+            h = h * w
+        loss = h.sum()
+        del h
+        before = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        loss.backward()
+        peak = tracemalloc.get_traced_memory()[1] - before
+    finally:
+        tracemalloc.stop()
+    assert peak < 3 * 2_000_000 + 500_000, f"backward peaked {peak / 1e6:.1f} MB above the graph it started from"
+
+
+def test_outputs_read_by_backward_or_watched_by_hooks_survive_the_release_of_their_consumers(gc_off):
+    x = leaf([0.5, -1.0])
+    seen = []
+    h = x * 2
+    h.register_hook(lambda g: seen.append(g.tolist()))  # h itself is dropped below: its hook still runs
+    y = (h.exp().tanh().sigmoid() * 3).sum()  # exp, tanh and sigmoid read their own outputs in backward
+    del h
+    y.backward()
+    e = np.exp(2 * np.array([0.5, -1.0]))
+    t = np.tanh(e)
+    s = 1 / (1 + np.exp(-t))
+    dh = 3 * s * (1 - s) * (1 - t * t) * e
+    np.testing.assert_allclose(seen, [dh], rtol=1e-12)
+    np.testing.assert_allclose(x.grad.data, 2 * dh, rtol=1e-12)
+
+
 def test_graph_memory_returns_to_baseline_without_gc(gc_off):
     x = leaf(np.full(500_000, 0.25))  # 4 MB per array
     tracemalloc.start()
