@@ -21,6 +21,7 @@ from tests.benchmarks import (
     bench_ops,
     bench_scalar,
     bench_training,
+    bytecodes,
     common,
     instructions,
 )
@@ -259,3 +260,22 @@ def test_instruction_count_workloads_run(name):
     done = subprocess.run([sys.executable, instructions.__file__, "--child", name, "3"], capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_bytecode_counts_are_exact_and_find_the_engine():
+    tracer_before = sys.gettrace()
+    steps = bytecodes.step_functions(2, (4, 4, 4, 2))
+    by_function, by_line = bytecodes.count_bytecodes(steps["gradkit"], steps=3)
+    again, _ = bytecodes.count_bytecodes(steps["gradkit"], steps=3)
+    assert by_function == again  # deterministic: the same step executes the same bytecodes
+    assert by_function[("autograd/engine.py", "run_backward")] > 0
+    assert sum(by_line.values()) == pytest.approx(sum(by_function.values()))
+    numpy_counts, _ = bytecodes.count_bytecodes(steps["numpy"], steps=3)
+    assert 0 < sum(numpy_counts.values()) < sum(by_function.values())
+    assert sys.gettrace() is tracer_before  # the counting tracer is removed
+
+
+def test_bytecodes_command_lists_functions_and_lines(capsys):
+    bytecodes.main(["--steps", "2", "--top", "3", "--lines", "run_backward"])
+    out = capsys.readouterr().out
+    assert "gradkit:" in out and "numpy:" in out and "run_backward" in out and "autograd/engine.py:" in out
