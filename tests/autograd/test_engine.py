@@ -351,19 +351,25 @@ def test_peak_memory_of_backward_stays_flat_when_each_step_frees_an_activation_a
 
 
 def test_outputs_read_by_backward_or_watched_by_hooks_survive_the_release_of_their_consumers(gc_off):
-    x = leaf([0.5, -1.0])
+    # Each of t and h is consumed by a two-input Mul whose other input is a chain the walk runs first (the
+    # stack is last in, first out), so by the time tanh's backward reads t, and h's node looks h up for its
+    # hook, the Mul that held them has been released and other nodes have run since.
+    x, x2, x3 = leaf([0.5, -1.0]), leaf([0.3, 0.2]), leaf([1.0, -2.0])
     seen = []
     h = x * 2
-    h.register_hook(lambda g: seen.append(g.tolist()))  # h itself is dropped below: its hook still runs
-    y = (h.exp().tanh().sigmoid() * 3).sum()  # exp, tanh and sigmoid read their own outputs in backward
-    del h
+    h.register_hook(lambda g: seen.append(g.tolist()))
+    s = x2 * 2 * 2 * 2
+    t = (h * s).tanh()  # tanh's backward reads its own output
+    s2 = x3 * 3 * 3
+    y = (t * s2).sum()
+    del h, s, t, s2
     y.backward()
-    e = np.exp(2 * np.array([0.5, -1.0]))
-    t = np.tanh(e)
-    s = 1 / (1 + np.exp(-t))
-    dh = 3 * s * (1 - s) * (1 - t * t) * e
+    a, b, d = 2 * np.array([0.5, -1.0]), 8 * np.array([0.3, 0.2]), 9 * np.array([1.0, -2.0])
+    t = np.tanh(a * b)
+    dh = d * (1 - t * t) * b
     np.testing.assert_allclose(seen, [dh], rtol=1e-12)
     np.testing.assert_allclose(x.grad.data, 2 * dh, rtol=1e-12)
+    np.testing.assert_allclose(x3.grad.data, 9 * t, rtol=1e-12)
 
 
 def test_graph_memory_returns_to_baseline_without_gc(gc_off):
