@@ -94,9 +94,12 @@ def write_through(view: Tensor) -> None:
 def _refresh_views(base: Tensor, skip: Tensor | None) -> None:
     """Make every view of ``base`` (but ``skip``), and theirs, read from ``base``'s current node: their
     values may have changed with it (``v2 = b[1:3]`` after ``b[0:2] *= w``)."""
+    flat = None  # base's values as one flat tensor, made once for all its views
     for view in list(base._views or ()):
         if view is skip:
             continue
+        if flat is None:
+            flat = _stand_in(base).reshape(-1)
         positions = flat_positions(view.data, base.data)
-        view._become_output(_stand_in(base).reshape(-1)[positions].reshape(view.data.shape).grad_fn)
+        view._become_output(flat[positions].reshape(view.data.shape).grad_fn)
         _refresh_views(view, None)
