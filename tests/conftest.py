@@ -8,11 +8,15 @@ import numpy as np
 import pytest
 from hypothesis import settings
 
+from tests.hypothesis_budget import PROFILE, examples
+
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-settings.register_profile("default", max_examples=25, deadline=None, derandomize=True)
-settings.register_profile("thorough", max_examples=300, deadline=None)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+# CI: the same examples every run. HYPOTHESIS_PROFILE=thorough: new random examples, every test's
+# budget times THOROUGH_SCALE (tests state theirs through hypothesis_budget.examples).
+settings.register_profile("default", max_examples=examples(25), deadline=None, derandomize=True)
+settings.register_profile("thorough", max_examples=examples(25), deadline=None)
+settings.load_profile(PROFILE)
 
 
 @pytest.fixture(autouse=True)

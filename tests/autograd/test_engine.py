@@ -17,6 +17,7 @@ from hypothesis import given, settings
 import gradkit as gk
 from gradkit.autograd import Function, no_grad
 from gradkit.autograd.tensor import Tensor
+from tests.hypothesis_budget import examples
 
 
 def leaf(values, dtype="float64") -> Tensor:
@@ -134,7 +135,7 @@ def test_broadcast_gradients_have_input_shape_and_sum_over_broadcast_axes(sa, sb
 
 
 @given(shapes=hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=4, max_side=3))
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=examples(25), deadline=None)
 def test_broadcast_gradient_shapes_property(shapes):
     sa, sb = shapes.input_shapes
     a, b = leaf(np.full(sa, 2.0)), leaf(np.full(sb, 3.0))

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 import gradkit as gk
 from gradkit.autograd import gradcheck, no_grad
 from gradkit.autograd.views import flat_positions
+from tests.hypothesis_budget import examples
 
 
 # Each program takes (a, w) -- a of shape (2, 3), w of shape (3,), both requiring grad -- and the
@@ -128,7 +129,7 @@ def test_writes_through_views_match_torch(program):
     np.testing.assert_allclose(w.grad.data, tw.grad.numpy(), rtol=1e-12, atol=1e-12)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(shape=st.lists(st.integers(1, 4), min_size=1, max_size=3), data=st.data())
 def test_random_strided_views_written_in_place_match_the_out_of_place_program(shape, data):
     """``v = view(b); v *= w; f(b, v)`` has the gradients of the same program written with index_put."""

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 import gradkit.autograd as ag
 from gradkit.autograd.testing import assert_gradients_match, broadcastable_shapes, shapes, tensors
 from tests.autograd.op_table import OPS, Op
+from tests.hypothesis_budget import examples
 
 MATMUL_SHAPES = [((3,), (3,)), ((2, 3), (3,)), ((3,), (3, 2)), ((2, 3), (3, 4)), ((2, 2, 3), (3, 4)),
                  ((2, 2, 3), (2, 3, 1)), ((1, 2, 3), (2, 3, 2)), ((3,), (2, 3, 2)), ((2, 2, 3), (3,))]
@@ -44,8 +45,8 @@ def draw_inputs(data: st.DataObject, op: Op, dtype=np.float64) -> list[ag.Tensor
 
 
 ids = [op.name for op in OPS]
-hyp = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                      HealthCheck.filter_too_much])
+hyp = settings(max_examples=examples(12), deadline=None,
+               suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 
 
 @pytest.mark.parametrize("op", OPS, ids=ids)
@@ -115,7 +116,7 @@ def test_float32_stays_float32(op: Op) -> None:
 
 
 @pytest.mark.parametrize("op", [op for op in OPS if op.shapes == "broadcast"], ids=lambda o: o.name)
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=examples(15), deadline=None)
 @given(data=st.data())
 def test_broadcast_gradients_are_sums_over_broadcast_axes(op: Op, data: st.DataObject) -> None:
     """Every input's grad has exactly its input's shape (AG-04), checked against an explicitly broadcast copy."""

@@ -12,6 +12,7 @@ from gradkit.autograd.random import manual_seed
 from gradkit.autograd.tensor import Tensor
 from gradkit.data.dataloader import DataLoader, default_collate
 from gradkit.data.dataset import Dataset, TensorDataset, random_split
+from tests.hypothesis_budget import examples
 
 
 def make_dataset(n: int = 10) -> TensorDataset:
@@ -61,7 +62,7 @@ def test_collate_fn_must_be_callable():
 
 # ---------- DA-02: every index once, len, last batch ----------
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=examples(25), deadline=None)
 @given(n=st.integers(1, 40), batch_size=st.integers(1, 12), shuffle=st.booleans(), drop_last=st.booleans(),
        seed=st.integers(0, 1000))
 def test_one_epoch_visits_every_index_once(n, batch_size, shuffle, drop_last, seed):

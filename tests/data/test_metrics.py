@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from gradkit.data.metrics import (UndefinedMetricWarning, accuracy_score, classification_report, confusion_matrix,
                                   f1_score, plot_confusion_matrix, precision_recall_fscore_support, precision_score,
                                   recall_score)
+from tests.hypothesis_budget import examples
 
 skm = pytest.importorskip("sklearn.metrics")
 
@@ -82,7 +83,7 @@ label_pairs = st.integers(1, 25).flatmap(lambda n: st.tuples(
     st.sampled_from(["int", "str", "bool"])))
 
 
-@settings(max_examples=10, deadline=None)
+@settings(max_examples=examples(10), deadline=None)
 @given(label_pairs)
 def test_metrics_equal_sklearn_on_random_labels(pair):
     t, p, kind = pair
@@ -94,7 +95,7 @@ def test_metrics_equal_sklearn_on_random_labels(pair):
     assert_matches_sklearn(y_true, y_pred)
 
 
-@settings(max_examples=10, deadline=None)
+@settings(max_examples=examples(10), deadline=None)
 @given(label_pairs, st.data())
 def test_metrics_equal_sklearn_with_labels_argument(pair, data):
     t, p, _ = pair

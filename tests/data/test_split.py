@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from gradkit.autograd.random import manual_seed
 from gradkit.data.split import (KFold, LeaveOneOut, StratifiedKFold, train_test_split, train_val_test_split,
                                 type_of_target)
+from tests.hypothesis_budget import examples
 
 sk_split = pytest.importorskip("sklearn.model_selection")
 
@@ -108,7 +109,7 @@ def test_train_test_split_without_shuffle_equals_sklearn():
 
 # ---------- property tests (DA-07, DA-09) ----------
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=examples(25), deadline=None)
 @given(n_samples=st.integers(2, 60), n_splits=st.integers(2, 10), shuffle=st.booleans(),
        seed=st.integers(0, 2**31 - 1))
 def test_kfold_partition_property(n_samples, n_splits, shuffle, seed):
@@ -123,7 +124,7 @@ def test_kfold_partition_property(n_samples, n_splits, shuffle, seed):
     assert folds_as_lists(folds) == folds_as_lists(again)  # same seed -> same folds
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=examples(25), deadline=None)
 @given(counts=st.lists(st.integers(3, 20), min_size=2, max_size=4), n_splits=st.integers(2, 3),
        shuffle=st.booleans(), seed=st.integers(0, 2**31 - 1), order_seed=st.integers(0, 1000))
 def test_stratified_kfold_partition_and_balance(counts, n_splits, shuffle, seed, order_seed):
@@ -141,7 +142,7 @@ def test_stratified_kfold_partition_and_balance(counts, n_splits, shuffle, seed,
         assert np.all(np.diff(test) > 0)
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=examples(25), deadline=None)
 @given(counts=st.lists(st.integers(2, 15), min_size=2, max_size=3), test_size=st.floats(0.2, 0.5),
        seed=st.integers(0, 2**31 - 1))
 def test_stratified_train_test_split_keeps_proportions(counts, test_size, seed):

@@ -43,6 +43,7 @@ from hypothesis.extra import numpy as hnp
 
 import gradkit.autograd as ag
 from gradkit.autograd import AnomalyError
+from tests.hypothesis_budget import examples
 
 DOCUMENTED = (ValueError, TypeError, IndexError, RuntimeError)
 FORBIDDEN = (RecursionError, ZeroDivisionError)
@@ -276,11 +277,11 @@ STATS = {"programs": 0, "steps": 0, "rejected": 0, "fd_checked": 0, "torch_check
 
 
 def _examples(long_run: bool) -> int:
-    return 2000 if long_run else 25
+    return 2000 if long_run else examples(25)
 
 
 def fuzz_settings(n: int):
-    return settings(max_examples=n, deadline=None, derandomize=True,
+    return settings(max_examples=n, deadline=None,  # derandomized by the default profile (conftest.py)
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                            HealthCheck.filter_too_much])
 
