@@ -331,28 +331,34 @@ def _to_rows(input: Tensor) -> Tensor:
     return input
 
 
-def _nll_rows(logp: Tensor, t: np.ndarray, w: Tensor | None, ignore_index: int) -> tuple[Tensor, Tensor]:
-    """Per-row losses -w[t] logp[t] and per-row weights w[t], both 0 where the target is ignored.
+def _nll_rows(logp: Tensor, t: np.ndarray, w: Tensor | None, keep: np.ndarray) -> tuple[Tensor, Tensor]:
+    """Per-row losses -w[t] logp[t] and per-row weights w[t], both 0 where the target is ignored (``keep`` False).
 
     The weights are gathered with gradkit indexing, so a weight that requires grad gets one.
     """
-    keep = t != ignore_index
     safe = np.where(keep, t, 0)
     mask = const(keep, logp)
     row_w = mask if w is None else w[safe] * mask
     return -logp[np.arange(t.shape[0]), safe] * row_w, row_w
 
 
-def _finish(per_row: Tensor, total: Tensor, reduction: str, out_shape: tuple) -> Tensor:
+def _finish(per_row: Tensor, total: Tensor, reduction: str, out_shape: tuple, keep: np.ndarray) -> Tensor:
     """Reduce per-row losses; 'mean' divides by ``total`` (the summed weights of the kept targets)."""
     if reduction == "none":
         return per_row.reshape(out_shape)
-    s = per_row.sum()
     if reduction == "sum":
-        return s
-    if total.item() == 0:  # every target ignored: 0/0, NaN as PyTorch (without a numpy warning)
-        return s * float("nan")
-    return s / total
+        return per_row.sum()
+    if total.item() == 0:
+        return (per_row * const(_zero_total_coef(keep), per_row)).sum() + float("nan")
+    return per_row.sum() / total
+
+
+def _zero_total_coef(keep: np.ndarray) -> np.ndarray:
+    """'mean' when the kept targets weigh 0 in all (all ignored, or zero class weights): PyTorch's 0/0 --
+    the loss is NaN, and each row's coefficient 1/total is NaN for kept rows and 0 for ignored ones, so an
+    ignored row's gradient stays 0 (PyTorch skips those rows) and a kept row's is NaN (0 * 1/0).
+    No numpy warning: nothing is divided."""
+    return np.where(keep, np.nan, 0.0)
 
 
 def nll_loss(input: Tensor, target: Any, weight: Any = None, ignore_index: int = -100,
@@ -382,8 +388,10 @@ def nll_loss(input: Tensor, target: Any, weight: Any = None, ignore_index: int =
     check_reduction(reduction)
     t, _ = _class_targets(input, target, ignore_index, "nll_loss")
     w = _class_weight(weight, input, "nll_loss")
-    per_row, row_w = _nll_rows(_to_rows(input), t.reshape(-1), w, ignore_index)
-    return _finish(per_row, row_w.sum(), reduction, t.shape)
+    flat_t = t.reshape(-1)
+    keep = flat_t != ignore_index
+    per_row, row_w = _nll_rows(_to_rows(input), flat_t, w, keep)
+    return _finish(per_row, row_w.sum(), reduction, t.shape, keep)
 
 
 class SoftmaxCrossEntropy(Function):
@@ -484,20 +492,21 @@ def cross_entropy(input: Tensor, target: Any, weight: Any = None, ignore_index: 
             row_w = np.where(keep, row_w, 0).astype(input.dtype, copy=False)
             total = float(row_w.sum())
             if reduction == "mean" and total == 0:
-                return SoftmaxCrossEntropy.apply(rows, safe, row_w, True) * float("nan")  # all ignored: 0/0
+                coef = _zero_total_coef(keep).astype(input.dtype)
+                return SoftmaxCrossEntropy.apply(rows, safe, coef, True) + float("nan")
             coef = (row_w / total).astype(input.dtype, copy=False) if reduction == "mean" else row_w
         loss = SoftmaxCrossEntropy.apply(rows, safe, coef, reduction != "none")
         return loss.reshape(t.shape) if reduction == "none" else loss
     keep = flat_t != ignore_index
     logp = log_softmax(rows, 1)
-    per_row, row_w = _nll_rows(logp, flat_t, w, ignore_index)
+    per_row, row_w = _nll_rows(logp, flat_t, w, keep)
     total = row_w.sum()
-    nll = _finish(per_row, total, reduction, t.shape)
+    nll = _finish(per_row, total, reduction, t.shape, keep)
     if label_smoothing == 0:
         return nll
     # PyTorch: smooth = -sum_c w_c logp_c per prediction (0 where ignored), normalised like the NLL part
     smooth = -(logp if w is None else logp * w.reshape(1, -1)).sum(1) * const(keep.astype(input.dtype), logp)
-    smooth_red = _finish(smooth, total, reduction, t.shape)
+    smooth_red = _finish(smooth, total, reduction, t.shape, keep)
     n_classes = rows.shape[1]
     return (1 - label_smoothing) * nll + smooth_red * (label_smoothing / n_classes)
 

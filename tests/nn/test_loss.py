@@ -2,6 +2,8 @@
 logits, target validation (NN-02..NN-05), gradcheck, fused vs composed cross-entropy, modules."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -298,6 +300,35 @@ def test_class_weight_gradient_gradcheck(reduction):
     assert gradcheck(lambda v: F.cross_entropy(x, t, v, reduction=reduction), w)
     assert gradcheck(lambda v: F.cross_entropy(x, t, v, reduction=reduction, label_smoothing=0.2), w)
     assert gradcheck(lambda v: F.nll_loss(x, t, v, reduction=reduction), w)
+
+
+@pytest.mark.parametrize("loss", ["cross_entropy", "cross_entropy-smoothing", "cross_entropy-weight-grad",
+                                  "nll_loss"])
+@pytest.mark.parametrize("targets, weight", [([1, 1, 1], None), ([1, 1, 1], W), ([0, 2, 2], [0.0, 0.0, 0.0, 1.0]),
+                                             ([1, 0, 2], [0.0, 1.0, 0.0, 1.0])],
+                         ids=["all-ignored", "all-ignored-weighted", "zero-weights", "ignored-and-zero-weight"])
+def test_mean_over_zero_total_weight_gives_torch_nan_loss_and_gradients(loss, targets, weight):
+    """'mean' when the kept targets weigh nothing (ignore_index=1): 0/0, a NaN loss as PyTorch; the
+    gradient is PyTorch's too -- 0 on ignored rows (they are skipped), NaN only where a kept row's
+    coefficient 0 * 1/0 reaches it -- not NaN everywhere."""
+    torch = pytest.importorskip("torch")
+    name, _, variant = loss.partition("-")
+    kwargs = {"ignore_index": 1, "label_smoothing": 0.2} if variant == "smoothing" else {"ignore_index": 1}
+    x, t = (X[:3], np.array(targets))
+    gx = gk.tensor(x, requires_grad=True)
+    gw = None if weight is None else gk.tensor(np.asarray(weight, dtype=np.float64),
+                                               requires_grad=variant == "weight-grad")
+    tx = torch.tensor(x, requires_grad=True)
+    tw = None if weight is None else torch.tensor(np.asarray(weight, dtype=np.float64))
+    inp, t_inp = (F.log_softmax(gx, 1), torch.log_softmax(tx, 1)) if name == "nll_loss" else (gx, tx)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no numpy warning either
+        out = getattr(F, name)(inp, gk.tensor(t), weight=gw, **kwargs)
+        out.backward()
+    ref = getattr(torch.nn.functional, name)(t_inp, torch.tensor(t), weight=tw, **kwargs)
+    ref.backward()
+    assert np.isnan(out.item()) and np.isnan(ref.item())
+    np.testing.assert_allclose(gx.grad.data, tx.grad.numpy(), rtol=1e-12, atol=0)  # NaNs in the same places
 
 
 def test_cross_entropy_all_ignored_mean_is_nan_without_warning():
