@@ -6,12 +6,15 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import gradkit as gk
 from gradkit import nn
 from gradkit.autograd import gradcheck, gradgradcheck
 from gradkit.nn import functional as F
 from gradkit.nn import loss as L
+from tests.hypothesis_budget import examples
 
 REDUCTIONS = ["mean", "sum", "none"]
 
@@ -329,6 +332,43 @@ def test_mean_over_zero_total_weight_gives_torch_nan_loss_and_gradients(loss, ta
     ref.backward()
     assert np.isnan(out.item()) and np.isnan(ref.item())
     np.testing.assert_allclose(gx.grad.data, tx.grad.numpy(), rtol=1e-12, atol=0)  # NaNs in the same places
+
+
+@settings(max_examples=examples(40), deadline=None)
+@given(data=st.data())
+def test_classification_loss_options_match_torch(data):
+    """cross_entropy / nll_loss on random combinations of their options -- unbatched, (N, C) and (N, C, d...)
+    inputs, class-index or probability targets, ignore_index (present or not), class weights with zeros,
+    label smoothing, every reduction, logits up to 1e2 -- give PyTorch's loss and input gradient."""
+    torch = pytest.importorskip("torch")
+    draw = data.draw
+    n_classes, extra = draw(st.integers(1, 5)), draw(st.lists(st.integers(1, 3), max_size=2))
+    unbatched = not extra and draw(st.booleans())
+    shape = (n_classes,) if unbatched else (draw(st.integers(1, 4)), n_classes, *extra)
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    x = rng.standard_normal(shape) * draw(st.sampled_from([1.0, 10.0, 100.0]))
+    name = draw(st.sampled_from(["cross_entropy", "nll_loss"]))
+    kwargs = {"reduction": draw(st.sampled_from(REDUCTIONS))}
+    if draw(st.booleans()):
+        kwargs["weight"] = rng.uniform(0.1, 2.0, n_classes) * (rng.random(n_classes) < draw(st.sampled_from([0.5, 1.0])))
+    if name == "cross_entropy" and draw(st.booleans()):
+        t = np.moveaxis(rng.dirichlet(np.ones(n_classes), size=shape[:1] + shape[2:]), -1, 1) if not unbatched \
+            else rng.dirichlet(np.ones(n_classes))
+    else:
+        t = rng.integers(0, n_classes, size=() if unbatched else (shape[0], *extra))
+        kwargs["ignore_index"] = draw(st.sampled_from([-100, 0]))
+    if name == "cross_entropy":
+        kwargs["label_smoothing"] = draw(st.sampled_from([0.0, 0.1, 0.5]))
+    ours_kw = {k: gk.tensor(v) if k == "weight" else v for k, v in kwargs.items()}
+    theirs_kw = {k: torch.tensor(v) if k == "weight" else v for k, v in kwargs.items()}
+    gx, tx = gk.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    out = getattr(F, name)(gx, gk.tensor(t), **ours_kw)
+    ref = getattr(torch.nn.functional, name)(tx, torch.tensor(t), **theirs_kw)
+    np.testing.assert_allclose(out.data, ref.detach().numpy(), rtol=1e-9, atol=1e-12)
+    u = rng.standard_normal(out.shape)
+    out.backward(gk.tensor(u))
+    ref.backward(torch.tensor(u))
+    np.testing.assert_allclose(gx.grad.data, tx.grad.numpy(), rtol=1e-9, atol=1e-12)
 
 
 def test_cross_entropy_all_ignored_mean_is_nan_without_warning():
