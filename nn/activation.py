@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from gradkit.autograd import grad_mode
 from gradkit.autograd.dtypes import get_default_dtype
 from gradkit.autograd.function import Function
 from gradkit.autograd.ops import log_softmax, relu, sigmoid, softmax, tanh, where
@@ -105,7 +106,10 @@ class EluFunction(Function):
     @staticmethod
     def backward(ctx: Function, grad: Tensor) -> tuple:
         # elu'(0) = alpha (PyTorch's x <= 0 branch); y + alpha is differentiable through the output
-        return where(ctx.pos, grad, grad * (ctx.output + ctx.alpha)), None
+        y = ctx.output
+        if grad_mode._enabled:  # recording a second-order graph: elu''(0) = 0 as in PyTorch (its x < 0),
+            y = where(y.data != 0, y, y.detach())  # so y (0 exactly at x = 0) enters as a constant there
+        return where(ctx.pos, grad, grad * (y + ctx.alpha)), None
 
 
 def elu(input: Tensor, alpha: float = 1.0) -> Tensor:
@@ -136,7 +140,7 @@ class SoftplusFunction(Function):
     @staticmethod
     def forward(ctx: Function, x: Tensor, beta: float, threshold: float | None) -> np.ndarray:
         ctx.save_for_backward(x)
-        ctx.beta = beta
+        ctx.beta, ctx.threshold = beta, threshold
         bx = x.data * beta
         ctx.linear = None if threshold is None else bx > threshold
         y = np.logaddexp(0, bx) / beta  # log(exp(0) + exp(bx)): no overflow for any bx
@@ -145,8 +149,12 @@ class SoftplusFunction(Function):
     @staticmethod
     def backward(ctx: Function, grad: Tensor) -> tuple:
         x, = ctx.saved_tensors
-        g = grad * sigmoid(x * ctx.beta)
-        return (g if ctx.linear is None else where(ctx.linear, grad, g)), None, None
+        s = sigmoid(x * ctx.beta)
+        if ctx.linear is None:
+            return grad * s, None, None
+        if grad_mode._enabled:  # recording a second-order graph: sigmoid(beta x) at beta x = threshold itself
+            s = where(x.data * ctx.beta < ctx.threshold, s, s.detach())  # is a constant, as in PyTorch (its <)
+        return where(ctx.linear, grad, grad * s), None, None
 
 
 def softplus(input: Tensor, beta: float = 1.0, threshold: float | None = 20.0) -> Tensor:

@@ -47,6 +47,29 @@ def test_activation_matches_torch(name, fn, torch_name, kwargs):
     np.testing.assert_allclose(g, g_ref, rtol=1e-12, atol=1e-15)
 
 
+# piecewise-linear ones left out: their first derivative is a constant mask times the upstream gradient, with
+# no graph to differentiate (PyTorch keeps one, whose derivative is zeros)
+CURVED = [row for row in ACTIVATIONS if not row[0].startswith(("relu", "leaky_relu"))]
+
+
+@pytest.mark.parametrize("name, fn, torch_name, kwargs", CURVED, ids=[row[0] for row in CURVED])
+def test_activation_second_derivative_matches_torch(name, fn, torch_name, kwargs):
+    """Double backward (a gradient penalty's) against PyTorch, kinks included: where the second derivative
+    jumps (ELU at 0, softplus at its threshold) finite differences see neither side; PyTorch's side is the
+    reference (a layer norm over one feature makes every input exactly 0)."""
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(3).standard_normal((4, 5)) * 3
+    x[0, :4] = [0.0, -0.0, 1.5, -1.5]
+    g, t = gk.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    u = np.random.default_rng(4).standard_normal(x.shape)
+    first, = gk.autograd.grad(fn(g), g, gk.tensor(u), create_graph=True)
+    t_first, = torch.autograd.grad(getattr(torch.nn.functional, torch_name)(t, **kwargs), t, torch.tensor(u),
+                                   create_graph=True)
+    (first * first).sum().backward()
+    (t_first * t_first).sum().backward()
+    np.testing.assert_allclose(g.grad.data, t.grad.numpy(), rtol=1e-12, atol=1e-15)
+
+
 @pytest.mark.parametrize("name, fn, torch_name, kwargs", ACTIVATIONS, ids=IDS)
 def test_activation_stable_at_huge_inputs(name, fn, torch_name, kwargs):
     # pytest turns RuntimeWarning (overflow/invalid) into errors, so warning-free is asserted too
