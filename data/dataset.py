@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 from typing import Any, Sequence
 
 import numpy as np
@@ -122,7 +123,9 @@ def random_split(dataset: Dataset, lengths: Sequence[int | float],
 
     Fractions summing to 1 become ``floor(f * n)`` samples each, and the remaining
     samples go one at a time to the parts in order (round robin), as in
-    ``torch.utils.data.random_split``.
+    ``torch.utils.data.random_split``; as there, lengths summing to 1 are fractions
+    even when they are integers (``[0, 1]`` puts everything in the second part), and
+    a part left empty by fractions gives a warning.
 
     Args:
         dataset: dataset to split.
@@ -146,14 +149,17 @@ def random_split(dataset: Dataset, lengths: Sequence[int | float],
         raise TypeError(f"lengths should be ints or fractions, got {lengths}")
     if any(v < 0 for v in lengths):
         raise ValueError(f"lengths should be non-negative, got {lengths}")
-    all_int = all(isinstance(v, numbers.Integral) for v in lengths)
-    if not all_int:
-        if not math.isclose(sum(lengths), 1.0) or any(v > 1 for v in lengths):
-            raise ValueError(f"Fractions in lengths should sum to 1, but they sum to {sum(lengths)} ({lengths})")
+    if math.isclose(sum(lengths), 1.0) and sum(lengths) <= 1:  # fractions (PyTorch's test: so are [0, 1], [1])
         counts = [int(math.floor(n * f)) for f in lengths]
         for i in range(n - sum(counts)):  # remainder round robin, as PyTorch does
             counts[i % len(counts)] += 1
+        for i, count in enumerate(counts):
+            if count == 0:
+                warnings.warn(f"Length of split at index {i} is 0. This might result in an empty dataset.",
+                              stacklevel=2)
         lengths = counts
+    elif not all(isinstance(v, numbers.Integral) for v in lengths):
+        raise ValueError(f"Fractions in lengths should sum to 1, but they sum to {sum(lengths)} ({lengths})")
     if sum(lengths) != n:
         raise ValueError(f"Sum of input lengths ({sum(lengths)}) does not equal the length of the "
                          f"input dataset ({n}): lengths={lengths}")

@@ -1,6 +1,8 @@
 """Dataset, TensorDataset, Subset and random_split (PyTorch semantics)."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -46,13 +48,20 @@ def test_subset_maps_indices_and_checks_range():
         Subset(ds, [0.5])
 
 
-@pytest.mark.parametrize("lengths", [[3, 7], [0.3, 0.7], [0.34, 0.33, 0.33], [10, 0]])
+@pytest.mark.parametrize("lengths", [[3, 7], [0.3, 0.7], [0.34, 0.33, 0.33], [10, 0], [0, 1], [1], [0.05, 0.95]])
 def test_random_split_is_a_partition_with_pytorch_lengths(lengths):
+    """Lengths as PyTorch reads them: [0, 1] and [1] are fractions (they sum to 1), and a part that
+    fractions leave empty ([0, 1]; 0.05 of 10 rounds to 0, then gets the remainder) warns as there."""
     torch = pytest.importorskip("torch")
     ds = TensorDataset(np.arange(10))
-    parts = random_split(ds, lengths, seed=0)
-    ref = torch.utils.data.random_split(range(10), lengths, generator=torch.Generator().manual_seed(0))
+    with warnings.catch_warnings(record=True) as ours_warned:
+        warnings.simplefilter("always")
+        parts = random_split(ds, lengths, seed=0)
+    with warnings.catch_warnings(record=True) as theirs_warned:
+        warnings.simplefilter("always")
+        ref = torch.utils.data.random_split(range(10), lengths, generator=torch.Generator().manual_seed(0))
     assert [len(p) for p in parts] == [len(r) for r in ref]
+    assert [str(w.message) for w in ours_warned] == [str(w.message) for w in theirs_warned]
     values = np.concatenate([[int(p[i][0]) for i in range(len(p))] for p in parts])
     assert np.array_equal(np.sort(values), np.arange(10))
 
