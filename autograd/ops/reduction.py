@@ -223,7 +223,8 @@ def var(x: Tensor, dim: Any = None, keepdim: bool = False, *, correction: int = 
     """Variance over ``dim``: sum((x - mean)**2) / (n - correction); ``correction=1`` (default) is unbiased.
 
     With n - correction <= 0 (one element, unbiased) the result and its gradient are NaN
-    and a UserWarning says so, as PyTorch.
+    and a UserWarning says so, as PyTorch (whose result is inf instead where the values
+    differ and n - correction is 0 or less: sum / max(0, n - correction)).
     """
     if unbiased is not None:
         correction = int(unbiased)
