@@ -256,8 +256,18 @@ def mul(a: Any, b: Any) -> Tensor:
 
 
 def div(a: Any, b: Any) -> Tensor:
-    """Elementwise true division with broadcasting: ``a / b``."""
+    """Elementwise true division with broadcasting: ``a / b``.
+
+    Integer (or bool) operands on both sides divide in the default float dtype, as in
+    PyTorch (``arange(4) / 2`` is float32; numpy's true division would give float64).
+    """
+    if not (_floating(a) or _floating(b)):
+        a = Tensor._make(np.asarray(a.data if isinstance(a, Tensor) else a, dtype=dtypes.get_default_dtype()))
     return binary(Div, a, b, np.true_divide)
+
+
+def _floating(x: Any) -> bool:
+    return type(x) is float or (isinstance(x, Tensor) and x.data.dtype.kind == "f")
 
 
 def neg(a: Tensor) -> Tensor:

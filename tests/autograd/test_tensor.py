@@ -104,6 +104,25 @@ def test_int_tensor_with_float32_tensor_is_float32_like_torch():
         np.testing.assert_array_equal(out.data, ref.numpy())
 
 
+_DTYPES = ["bool", "int32", "int64", "float32", "float64"]
+_OPERAND_PAIRS = [(a, b) for a in _DTYPES + [True, 3, 2.5] for b in _DTYPES + [4, 0.5]
+                  if isinstance(a, str) or isinstance(b, str)]  # at least one tensor
+
+
+@pytest.mark.parametrize("left, right", _OPERAND_PAIRS)
+@pytest.mark.parametrize("op", ["add", "mul", "truediv"])
+def test_result_dtypes_of_mixed_operands_are_torch(op, left, right):
+    """Every pair of tensor dtypes and Python numbers: the result dtype PyTorch gives (true division of
+    integers included: the default float dtype, where numpy gives float64). Values too."""
+    torch = pytest.importorskip("torch")
+    fn = getattr(__import__("operator"), op)
+    ours = [gk.tensor(np.array([1, 2]).astype(v)) if isinstance(v, str) else v for v in (left, right)]
+    theirs = [torch.tensor(np.array([1, 2]).astype(v)) if isinstance(v, str) else v for v in (left, right)]
+    out, ref = fn(*ours), fn(*theirs)
+    assert str(out.dtype) == str(ref.dtype).replace("torch.", "")
+    np.testing.assert_array_equal(out.data, ref.numpy())
+
+
 # ---------------------------------------------------------------- AG-33 reflected Python scalars
 @pytest.mark.parametrize("fn, dfn", [
     (lambda t: 2 - t, lambda v: -np.ones_like(v)),
