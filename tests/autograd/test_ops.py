@@ -116,9 +116,10 @@ def test_second_derivatives_at_special_points_match_torch(op: Op, data: st.DataO
     reference. Ops whose first derivative has no graph (piecewise linear) are only compared to first order."""
     torch = pytest.importorskip("torch")
     arrays = []
-    for k, (s, domain) in enumerate(zip(next(_torch_inputs(op, 0)), op.domains)):  # a shape of the op's kind
-        a = np.array(data.draw(st.lists(st.sampled_from(SPECIAL_POINTS), min_size=s.size, max_size=s.size)))
-        a = a.reshape(s.shape)
+    for k, (template, domain) in enumerate(zip(next(_torch_inputs(op, 0)), op.domains)):  # shapes of its kind
+        size = template.size
+        a = np.array(data.draw(st.lists(st.sampled_from(SPECIAL_POINTS), min_size=size, max_size=size)))
+        a = a.reshape(template.shape)
         if op.name == "pow_tensor" and k == 1:  # PyTorch's pow backward zeroes the exponent-0 entries of its
             a = np.where(a == 0, 0.7, a)  # base gradient by masking: wrong second derivatives there (test below)
         arrays.append(np.abs(a) + 0.5 if domain == "positive" else np.where(a == 0, 0.7, a) if domain == "nonzero"
