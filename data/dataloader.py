@@ -17,6 +17,8 @@ def default_collate(samples: Sequence[Any]) -> Any:
     """Stack a list of samples into Tensors: tuples field by field, single arrays into one Tensor.
 
     ``default_collate([(x0, y0), (x1, y1)])`` is ``(Tensor(stack([x0, x1])), Tensor(stack([y0, y1])))``.
+    As PyTorch's: dicts key by key, strings stay a list of strings, and samples whose
+    sequences differ in length are refused.
 
     Example:
         >>> xb, yb = default_collate([(np.array([1.0, 2.0]), 0), (np.array([3.0, 4.0]), 1)])
@@ -24,7 +26,13 @@ def default_collate(samples: Sequence[Any]) -> Any:
         ((2, 2), [0, 1])
     """
     first = samples[0]
+    if isinstance(first, (str, bytes)):  # names, labels as text: nothing to stack
+        return list(samples)
     if isinstance(first, (tuple, list)):
+        lengths = {len(s) for s in samples}
+        if len(lengths) > 1:
+            raise RuntimeError(f"each element in list of batch should be of equal size, got sizes "
+                               f"{[len(s) for s in samples]}")
         return tuple(default_collate([s[i] for s in samples]) for i in range(len(first)))
     if isinstance(first, dict):
         return {k: default_collate([s[k] for s in samples]) for k in first}

@@ -180,6 +180,24 @@ def test_collate_fn_receives_list_of_samples_and_its_result_is_yielded():
     assert out[0] == {"n": 3, "ids": [0, 1, 2]} and out[2]["ids"] == [6]
 
 
+def test_default_collate_keeps_strings_and_refuses_ragged_samples_like_torch():
+    """Strings are left a list (PyTorch's collate; a string Tensor was made before), dicts go key by key,
+    and samples whose sequences differ in length raise PyTorch's error instead of being cut short."""
+    torch_collate = pytest.importorskip("torch.utils.data").default_collate
+    batch = [("cat", np.array([1.0, 2.0]), {"id": 3, "tag": "a"}),
+             ("dog", np.array([3.0, 4.0]), {"id": 4, "tag": "b"})]
+    names, xb, meta = default_collate(batch)
+    t_names, t_xb, t_meta = torch_collate(batch)
+    assert names == list(t_names) == ["cat", "dog"] and meta["tag"] == list(t_meta["tag"]) == ["a", "b"]
+    np.testing.assert_array_equal(xb.data, t_xb.numpy())
+    assert meta["id"].tolist() == t_meta["id"].tolist()
+    ragged = [(1, 2), (3, 4, 5)]
+    with pytest.raises(RuntimeError, match="each element in list of batch should be of equal size"):
+        torch_collate(ragged)
+    with pytest.raises(RuntimeError, match=r"should be of equal size, got sizes \[2, 3\]"):
+        default_collate(ragged)
+
+
 def test_default_collate_stacks_fields_and_single_arrays():
     xb, yb = default_collate([(np.array([1.0, 2.0]), 0), (np.array([3.0, 4.0]), 1)])
     assert xb.data.tolist() == [[1.0, 2.0], [3.0, 4.0]] and yb.data.tolist() == [0, 1]
