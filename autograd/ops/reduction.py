@@ -5,7 +5,6 @@ Every reduction takes ``dim=None, keepdim=False`` (``axis=`` is an alias).
 """
 from __future__ import annotations
 
-import builtins
 import warnings
 from typing import Any
 
@@ -14,6 +13,7 @@ import numpy as np
 from gradkit.autograd import grad_mode
 from gradkit.autograd.function import Function
 from gradkit.autograd.ops.elementwise import const, where
+from gradkit.autograd.ops.shape import wrap_dim
 from gradkit.autograd.tensor import Tensor
 
 def normalize_dims(dim: Any, ndim: int, axis: Any = None) -> tuple[int, ...] | None:
@@ -25,14 +25,7 @@ def normalize_dims(dim: Any, ndim: int, axis: Any = None) -> tuple[int, ...] | N
     if dim is None:
         return None
     dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
-    out = []
-    rank = builtins.max(ndim, 1)  # a 0-d tensor accepts dim 0 and -1, as PyTorch
-    for d in dims:
-        if not -rank <= d < rank:
-            raise IndexError(f"Dimension out of range (expected to be in range of [{-rank}, {rank - 1}], "
-                             f"but got {d})")
-        out.append(d % ndim if ndim else 0)
-    return tuple(sorted(set(out)))
+    return tuple(sorted({wrap_dim(d, ndim) for d in dims}))
 
 
 def kept_shape(shape: tuple[int, ...], dims: tuple[int, ...] | None) -> tuple[int, ...]:

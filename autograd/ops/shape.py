@@ -122,15 +122,19 @@ view = reshape
 
 def permute(x: Tensor, *dims: Any) -> Tensor:
     """Reorder the dims: ``y.shape[i] == x.shape[dims[i]]``."""
-    dims = _shape_arg(dims)
-    if sorted(d % max(x.ndim, 1) for d in dims) != list(range(x.ndim)):
-        raise RuntimeError(f"permute: dims {dims} are not a permutation of the {x.ndim} dims of shape "
+    given = _shape_arg(dims)
+    dims = tuple(wrap_dim(d, x.ndim) for d in given)
+    if sorted(dims) != list(range(x.ndim)):
+        raise RuntimeError(f"permute: dims {given} are not a permutation of the {x.ndim} dims of shape "
                            f"{tuple(x.shape)}")
-    return Permute.apply(x, tuple(d % x.ndim for d in dims))
+    return Permute.apply(x, dims)
 
 
 def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
     """Swap two dims."""
+    dim0, dim1 = wrap_dim(dim0, x.ndim), wrap_dim(dim1, x.ndim)
+    if x.ndim == 0:  # the one dim a 0-d tensor accepts (0 or -1) swapped with itself
+        return x
     dims = list(range(x.ndim))
     dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
     return Permute.apply(x, tuple(dims))
@@ -140,6 +144,10 @@ def expand(x: Tensor, *shape: Any) -> Tensor:
     """Broadcast to ``shape`` without copying; -1 keeps a size."""
     shape = _shape_arg(shape)
     lead = len(shape) - x.ndim
+    for i, s in enumerate(shape):
+        if s < -1 or (s == -1 and i < lead):
+            raise RuntimeError(f"expand: size {s} at dim {i} of {tuple(shape)} is not allowed for shape "
+                               f"{tuple(x.shape)} (-1 keeps an existing size; new leading dims need a size >= 0)")
     shape = tuple(x.shape[i - lead] if s == -1 else s for i, s in enumerate(shape))
     if shape == x.data.shape:
         return x
@@ -175,9 +183,12 @@ def sum_to(x: Tensor, shape: tuple, node: Any = None) -> Tensor:
 
 def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     """Merge dims start_dim..end_dim into one."""
+    s, e = wrap_dim(start_dim, x.ndim), wrap_dim(end_dim, x.ndim)
+    if s > e:
+        raise RuntimeError(f"flatten() has invalid args: start_dim cannot come after end_dim "
+                           f"(start_dim={start_dim}, end_dim={end_dim} of a {x.ndim}-d tensor)")
     if x.ndim == 0:
         return reshape(x, 1)
-    s, e = start_dim % x.ndim, end_dim % x.ndim
     shape = x.shape[:s] + (int(np.prod(x.shape[s:e + 1])),) + x.shape[e + 1:]
     return reshape(x, shape)
 
@@ -187,15 +198,24 @@ def squeeze(x: Tensor, dim: int | None = None) -> Tensor:
     if dim is None:
         shape = tuple(s for s in x.shape if s != 1)
     else:
-        d = dim % max(x.ndim, 1)
+        d = wrap_dim(dim, x.ndim)
         shape = x.shape if x.ndim == 0 or x.shape[d] != 1 else x.shape[:d] + x.shape[d + 1:]
     return reshape(x, shape)
 
 
 def unsqueeze(x: Tensor, dim: int) -> Tensor:
     """Insert a size-1 dim at ``dim`` (negative counts from the end of the result)."""
-    d = dim % (x.ndim + 1)
+    d = wrap_dim(dim, x.ndim + 1)
     return reshape(x, x.shape[:d] + (1,) + x.shape[d:])
+
+
+def wrap_dim(dim: int, ndim: int) -> int:
+    """``dim`` of an ``ndim``-d tensor as a non-negative axis; IndexError (PyTorch's message) outside
+    [-ndim, ndim - 1]. A 0-d tensor accepts 0 and -1, as in PyTorch."""
+    rank = max(ndim, 1)
+    if not -rank <= dim < rank:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-rank}, {rank - 1}], but got {dim})")
+    return dim % rank
 
 
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:

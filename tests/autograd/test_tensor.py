@@ -427,3 +427,33 @@ def test_manual_seed_reproduces_random_factories():
     gk.manual_seed(7)
     randn(10)
     np.testing.assert_array_equal(np.random.get_state()[1], state)  # numpy's global state untouched
+
+
+# ---------------------------------------------------------------- dims of shape ops, as PyTorch
+SHAPE_CALLS = [  # (shape, method, args): in range (negative dims too), and out of range, each way
+    ((2, 3), "unsqueeze", (2,)), ((2, 3), "unsqueeze", (-3,)), ((2,), "unsqueeze", (3,)), ((), "unsqueeze", (1,)),
+    ((), "unsqueeze", (-2,)), ((2, 1), "squeeze", (-1,)), ((2, 1), "squeeze", (2,)), ((), "squeeze", (0,)),
+    ((3,), "squeeze", (-2,)), ((2, 3, 4), "permute", (-1, 0, 1)), ((3,), "permute", (1,)),
+    ((2, 3), "permute", (0, 0)), ((2, 3), "transpose", (-1, 0)), ((2, 3), "transpose", (2, 0)),
+    ((), "transpose", (0, -1)), ((2, 3, 4), "flatten", (1, -1)), ((2, 3, 4), "flatten", (2, 1)),
+    ((2, 3), "flatten", (0, 5)), ((), "flatten", (0, -1)), ((3,), "expand", (2, -1)), ((3,), "expand", (-1, 3)),
+    ((0,), "expand", (-1, 0)), ((1,), "expand", (-2,)),
+]
+
+
+@pytest.mark.parametrize("shape, method, args", SHAPE_CALLS)
+def test_shape_op_dims_are_checked_like_torch(shape, method, args):
+    """Dims outside PyTorch's range raise (IndexError for a bad dim, RuntimeError for a bad combination)
+    instead of wrapping around: unsqueeze(3) of a (2,) tensor used to give (2, 1), flatten(0, 5) to
+    flatten something, expand(-1, 0) of a (0,) tensor to take a size from the wrong end."""
+    torch = pytest.importorskip("torch")
+    a = np.arange(int(np.prod(shape)), dtype=np.float64).reshape(shape)
+    try:
+        expected = getattr(torch.tensor(a), method)(*args)
+    except (IndexError, RuntimeError) as error:
+        with pytest.raises(type(error)):
+            getattr(gk.tensor(a), method)(*args)
+        return
+    out = getattr(gk.tensor(a), method)(*args)
+    assert out.shape == tuple(expected.shape)
+    np.testing.assert_array_equal(out.data, expected.numpy())
