@@ -232,7 +232,7 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     ndim = tensors[0].ndim
     if ndim == 0:
         raise RuntimeError("zero-dimensional tensor cannot be concatenated")
-    return Cat.apply(*tensors, dim=dim % ndim)
+    return Cat.apply(*tensors, dim=wrap_dim(dim, ndim))
 
 
 def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
@@ -243,5 +243,5 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     shapes = {tuple(t.shape) for t in tensors}
     if len(shapes) > 1:
         raise RuntimeError(f"stack expects each tensor to be equal size, got shapes {sorted(shapes)}")
-    d = dim % (tensors[0].ndim + 1)
+    d = wrap_dim(dim, tensors[0].ndim + 1)
     return Cat.apply(*[unsqueeze(t, d) for t in tensors], dim=d)

@@ -439,6 +439,21 @@ SHAPE_CALLS = [  # (shape, method, args): in range (negative dims too), and out 
     ((2, 3), "flatten", (0, 5)), ((), "flatten", (0, -1)), ((3,), "expand", (2, -1)), ((3,), "expand", (-1, 3)),
     ((0,), "expand", (-1, 0)), ((1,), "expand", (-2,)),
 ]
+JOINS = [("cat", 1), ("cat", -2), ("cat", 2), ("cat", -3), ("stack", 2), ("stack", -3), ("stack", 3), ("stack", -4)]
+
+
+@pytest.mark.parametrize("fn, dim", JOINS)
+def test_cat_and_stack_dims_are_checked_like_torch(fn, dim):
+    torch = pytest.importorskip("torch")
+    a, b = np.zeros((2, 3)), np.ones((2, 3))
+    try:
+        expected = getattr(torch, fn)([torch.tensor(a), torch.tensor(b)], dim)
+    except IndexError:
+        with pytest.raises(IndexError, match="Dimension out of range"):
+            getattr(gk.autograd, fn)([gk.tensor(a), gk.tensor(b)], dim)
+        return
+    out = getattr(gk.autograd, fn)([gk.tensor(a), gk.tensor(b)], dim)
+    np.testing.assert_array_equal(out.data, expected.numpy())
 
 
 @pytest.mark.parametrize("shape, method, args", SHAPE_CALLS)
