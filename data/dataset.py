@@ -149,7 +149,8 @@ def random_split(dataset: Dataset, lengths: Sequence[int | float],
         raise TypeError(f"lengths should be ints or fractions, got {lengths}")
     if any(v < 0 for v in lengths):
         raise ValueError(f"lengths should be non-negative, got {lengths}")
-    if math.isclose(sum(lengths), 1.0) and sum(lengths) <= 1:  # fractions (PyTorch's test: so are [0, 1], [1])
+    total = sum(lengths)
+    if math.isclose(total, 1.0) and total <= 1:  # fractions (PyTorch's test: so are [0, 1], [1])
         counts = [int(math.floor(n * f)) for f in lengths]
         for i in range(n - sum(counts)):  # remainder round robin, as PyTorch does
             counts[i % len(counts)] += 1
@@ -159,7 +160,7 @@ def random_split(dataset: Dataset, lengths: Sequence[int | float],
                               stacklevel=2)
         lengths = counts
     elif not all(isinstance(v, numbers.Integral) for v in lengths):
-        raise ValueError(f"Fractions in lengths should sum to 1, but they sum to {sum(lengths)} ({lengths})")
+        raise ValueError(f"Fractions in lengths should sum to 1, but they sum to {total} ({lengths})")
     if sum(lengths) != n:
         raise ValueError(f"Sum of input lengths ({sum(lengths)}) does not equal the length of the "
                          f"input dataset ({n}): lengths={lengths}")

@@ -267,7 +267,7 @@ def div(a: Any, b: Any) -> Tensor:
 
 
 def _floating(x: Any) -> bool:
-    return type(x) is float or (isinstance(x, Tensor) and x.data.dtype.kind == "f")
+    return type(x) is float or (isinstance(x, Tensor) and dtypes.is_floating(x.data.dtype))
 
 
 def neg(a: Tensor) -> Tensor:

@@ -442,18 +442,25 @@ SHAPE_CALLS = [  # (shape, method, args): in range (negative dims too), and out 
 JOINS = [("cat", 1), ("cat", -2), ("cat", 2), ("cat", -3), ("stack", 2), ("stack", -3), ("stack", 3), ("stack", -4)]
 
 
+def _same_as_torch(ours, theirs, match: str | None = None) -> None:
+    """``ours()`` raises what ``theirs()`` (the PyTorch call) raises, or gives its shape and values."""
+    try:
+        expected = theirs()
+    except (IndexError, RuntimeError) as error:
+        with pytest.raises(type(error), match=match):
+            ours()
+        return
+    out = ours()
+    assert out.shape == tuple(expected.shape)
+    np.testing.assert_array_equal(out.data, expected.numpy())
+
+
 @pytest.mark.parametrize("fn, dim", JOINS)
 def test_cat_and_stack_dims_are_checked_like_torch(fn, dim):
     torch = pytest.importorskip("torch")
     a, b = np.zeros((2, 3)), np.ones((2, 3))
-    try:
-        expected = getattr(torch, fn)([torch.tensor(a), torch.tensor(b)], dim)
-    except IndexError:
-        with pytest.raises(IndexError, match="Dimension out of range"):
-            getattr(gk.autograd, fn)([gk.tensor(a), gk.tensor(b)], dim)
-        return
-    out = getattr(gk.autograd, fn)([gk.tensor(a), gk.tensor(b)], dim)
-    np.testing.assert_array_equal(out.data, expected.numpy())
+    _same_as_torch(lambda: getattr(gk.autograd, fn)([gk.tensor(a), gk.tensor(b)], dim),
+                   lambda: getattr(torch, fn)([torch.tensor(a), torch.tensor(b)], dim), match="Dimension out of range")
 
 
 @pytest.mark.parametrize("shape, method, args", SHAPE_CALLS)
@@ -463,12 +470,4 @@ def test_shape_op_dims_are_checked_like_torch(shape, method, args):
     flatten something, expand(-1, 0) of a (0,) tensor to take a size from the wrong end."""
     torch = pytest.importorskip("torch")
     a = np.arange(int(np.prod(shape)), dtype=np.float64).reshape(shape)
-    try:
-        expected = getattr(torch.tensor(a), method)(*args)
-    except (IndexError, RuntimeError) as error:
-        with pytest.raises(type(error)):
-            getattr(gk.tensor(a), method)(*args)
-        return
-    out = getattr(gk.tensor(a), method)(*args)
-    assert out.shape == tuple(expected.shape)
-    np.testing.assert_array_equal(out.data, expected.numpy())
+    _same_as_torch(lambda: getattr(gk.tensor(a), method)(*args), lambda: getattr(torch.tensor(a), method)(*args))
